@@ -1,0 +1,57 @@
+// GET /t.js: the built snippet, pre-compressed once (brotli, gzip), with a strong ETag.
+// Cached for an hour and then revalidated, so a new release reaches pages within the hour
+// while repeat visitors pay nothing but a conditional request.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import type { Request, RequestHandler, Response } from 'express';
+import { packageRoot } from './package-root.js';
+
+export interface SnippetAsset {
+  raw: Buffer;
+  gzip: Buffer;
+  br: Buffer;
+  etag: string;
+}
+
+export function loadSnippet(file = join(packageRoot(), 'dist', 't.js')): SnippetAsset {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch {
+    throw new Error(`snippet not built: ${file} is missing (run "npm run build")`);
+  }
+  return {
+    raw,
+    gzip: gzipSync(raw, { level: 9 }),
+    br: brotliCompressSync(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+    etag: `"${createHash('sha256').update(raw).digest('base64url').slice(0, 22)}"`,
+  };
+}
+
+function pickEncoding(req: Request): 'br' | 'gzip' | undefined {
+  const accepted = req.acceptsEncodings('br', 'gzip', 'identity');
+  return accepted === 'br' || accepted === 'gzip' ? accepted : undefined;
+}
+
+export function snippetRoute(asset: SnippetAsset): RequestHandler {
+  return (req: Request, res: Response) => {
+    res.set({
+      'Content-Type': 'application/javascript; charset=utf-8',
+      'Cache-Control': 'public, max-age=3600, stale-while-revalidate=86400',
+      ETag: asset.etag,
+      Vary: 'Accept-Encoding',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    const encoding = pickEncoding(req);
+    const body = encoding ? asset[encoding] : asset.raw;
+    if (encoding) res.set('Content-Encoding', encoding);
+    res.set('Content-Length', String(body.length));
+    res.status(200).end(req.method === 'HEAD' ? undefined : body);
+  };
+}

@@ -1,0 +1,26 @@
+// The snippet's settings, read once from its own <script> tag's data-* attributes.
+import { doc } from './globals.js';
+
+// currentScript is null only when t.js runs from a callback or as a module; then the tag
+// is the last one carrying data-site.
+const tags = doc.querySelectorAll<HTMLScriptElement>('script[data-site]');
+const script = (doc.currentScript as HTMLScriptElement | null) || tags[tags.length - 1];
+const data: DOMStringMap = script ? script.dataset : {};
+
+/** Without it the snippet does nothing. */
+export const site = data.site;
+
+/**
+ * Base URL of the collector, without a trailing slash; events go to `${endpoint}/e`.
+ * Default: the folder t.js was served from (https://shop.com/t/t.js → https://shop.com/t).
+ */
+export const endpoint = (data.endpoint || (script ? script.src.split('?')[0]!.replace(/[^/]*$/, '') : '')).replace(
+  /\/$/,
+  '',
+);
+
+/** data-auto="0" turns automatic PageViews (on load and on SPA navigations) off. */
+export const autoPageviews = data.auto !== '0';
+
+/** data-hash-pageviews="1": a change of the #fragment alone is a new page. */
+export const hashPageviews = data.hashPageviews === '1';

@@ -1,0 +1,44 @@
+/*
+ * t.js — Trakvo's browser snippet. Paste in <head>:
+ *
+ *   <script src="/t/t.js" data-site="SITE_ID" async></script>
+ *
+ * Optional attributes: data-endpoint="https://shop.com/t" (default: the folder t.js is
+ * served from), data-hash-pageviews="1" (a #fragment change is a new page),
+ * data-auto="0" (no automatic PageViews).
+ *
+ * To call trakvo() before t.js has loaded, put this stub before the tag; its calls are
+ * queued and sent, in order, once t.js runs:
+ *
+ *   <script>window.trakvo=window.trakvo||function(){(trakvo.q=trakvo.q||[]).push(arguments)}</script>
+ *
+ * API:  trakvo(name, props?) → event_id               sends one event; props.event_id wins
+ *       trakvo('consent', { marketing, analytics })   consent for the events that follow
+ *
+ * Every visitor pays for each byte and each millisecond here: nothing is read at load
+ * that can wait (no cookies, no storage, no Intl), no timers, no dependencies.
+ */
+import { autoPageviews, site } from './config.js';
+import { CONSENT, win } from './globals.js';
+import { trackPageviews } from './pageviews.js';
+import { track } from './track.js';
+import type { Props, QueuedCall, Trakvo } from './types.js';
+
+const previous = win.trakvo;
+const queued = previous && previous.q;
+
+// A loaded copy's `q` is not an array (see below): a second t.js on the page does nothing.
+if (site && !(queued && !Array.isArray(queued))) {
+  const replay = (call: QueuedCall) => track(call[0] as string, call[1] as Props | undefined);
+  const calls = (queued || []) as QueuedCall[];
+  const trakvo: Trakvo = track;
+  // The stub pushes to `trakvo.q`; after load that push sends at once, so a page that kept
+  // a reference to the stub still delivers.
+  trakvo.q = { push: replay };
+  win.trakvo = trakvo;
+
+  // Consent the page declared before load applies to the automatic PageView too.
+  calls.forEach((call) => call[0] === CONSENT && replay(call));
+  if (autoPageviews) trackPageviews();
+  calls.forEach((call) => call[0] !== CONSENT && replay(call));
+}

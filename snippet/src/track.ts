@@ -1,0 +1,37 @@
+// The real `trakvo(name, props)`: turns a call into one wire event and posts it, or, for
+// trakvo('consent', { marketing, analytics }), records the consent later events carry.
+import { endpoint, site } from './config.js';
+import { newEventId } from './event-id.js';
+import { CONSENT, doc, loc } from './globals.js';
+import { postBody } from './transport.js';
+import type { Props, WireConsent, WireEvent } from './types.js';
+
+/** In memory only; until the page declares it, the server applies the site's default. */
+let consent: WireConsent | undefined;
+
+/** Returns the event_id sent (merchants pass it on, e.g. to fbq's eventID). */
+export function track(name: string, props?: Props): string | undefined {
+  if (name === CONSENT) {
+    const choice = Object(props) as Props;
+    consent = { m: choice.marketing ? 1 : 0, a: choice.analytics ? 1 : 0 };
+    return;
+  }
+  const p: Props = Object.assign({}, props);
+  const ownId = p.event_id;
+  delete p.event_id;
+  // An id the merchant derives from the order wins, so a server webhook can match it.
+  const id = typeof ownId === 'string' && ownId ? ownId : newEventId();
+  const event: WireEvent = {
+    s: site!,
+    n: name,
+    i: id,
+    u: loc.href,
+    r: doc.referrer || undefined,
+    t: doc.title || undefined,
+    p: Object.keys(p).length ? p : undefined,
+    c: consent,
+    ts: Date.now(),
+  };
+  postBody(endpoint + '/e', JSON.stringify(event));
+  return id;
+}
