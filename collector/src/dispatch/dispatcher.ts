@@ -168,19 +168,24 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       } while (again && started);
     }
 
-    return {
-      kick(): Promise<void> {
-        if (active) {
-          again = true;
-          return active;
-        }
-        active = loop().finally(() => {
-          active = undefined;
-        });
+    function kick(): Promise<void> {
+      if (active) {
+        again = true;
         return active;
-      },
-      idle: () => active ?? Promise.resolve(),
-    };
+      }
+      active = loop().finally(() => {
+        active = undefined;
+        // A wake that arrived after the loop's last check must not be lost.
+        if (again && started) void kick();
+      });
+      return active;
+    }
+
+    async function idle(): Promise<void> {
+      while (active) await active;
+    }
+
+    return { kick, idle };
   }
 
   async function tick(): Promise<void> {

@@ -30,9 +30,11 @@ export function loadSnippet(file = join(packageRoot(), 'dist', 't.js')): Snippet
   };
 }
 
+/** Brotli when the client takes it (smallest), else gzip, else the plain file. */
 function pickEncoding(req: Request): 'br' | 'gzip' | undefined {
-  const accepted = req.acceptsEncodings('br', 'gzip', 'identity');
-  return accepted === 'br' || accepted === 'gzip' ? accepted : undefined;
+  if (req.acceptsEncodings('br') === 'br') return 'br';
+  if (req.acceptsEncodings('gzip') === 'gzip') return 'gzip';
+  return undefined;
 }
 
 export function snippetRoute(asset: SnippetAsset): RequestHandler {

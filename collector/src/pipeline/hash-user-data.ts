@@ -43,7 +43,30 @@ export type HashedUserInputKey = (typeof HASHED_USER_INPUT_KEYS)[number];
  * read as its decimal string); for an array the first element is used; anything else is
  * ignored. `*_sha256` keys carry values the caller hashed itself.
  */
-export type RawUserData = { [K in RawUserKey | HashedUserInputKey]?: unknown };
+export interface RawUserData {
+  email?: unknown;
+  phone?: unknown;
+  first_name?: unknown;
+  last_name?: unknown;
+  city?: unknown;
+  state?: unknown;
+  zip?: unknown;
+  country?: unknown;
+  date_of_birth?: unknown;
+  gender?: unknown;
+  external_id?: unknown;
+  email_sha256?: unknown;
+  phone_sha256?: unknown;
+  first_name_sha256?: unknown;
+  last_name_sha256?: unknown;
+  city_sha256?: unknown;
+  state_sha256?: unknown;
+  zip_sha256?: unknown;
+  country_sha256?: unknown;
+  date_of_birth_sha256?: unknown;
+  gender_sha256?: unknown;
+  external_id_sha256?: unknown;
+}
 
 export interface HashUserDataOptions {
   /**

@@ -5,7 +5,9 @@
 // Every function returns the normalized string, or `undefined` when nothing usable is left
 // (never an empty string: sha256('') looks like a real hash and pollutes matching).
 // These functions see cleartext personal data: they must never log or throw with it.
-import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js';
+// The 'max' metadata validates number types (a Brazilian mobile must start with 9…), so a
+// digit string is not mistaken for a national number it cannot be.
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /** Longest input any normalizer looks at; longer values are not real PII, just noise. */
 const MAX_INPUT_LENGTH = 512;
@@ -240,8 +242,20 @@ const COUNTRY_ALIASES: Record<string, string> = {
   usa: 'us', eua: 'us', eeuu: 'us', unitedstatesofamerica: 'us',
   estadosunidosdaamerica: 'us', estadosunidosdeamerica: 'us',
   uk: 'gb', greatbritain: 'gb', england: 'gb', scotland: 'gb', wales: 'gb',
-  gra: 'gb', granbretana: 'gb', holland: 'nl', holanda: 'nl',
+  granbretana: 'gb', holland: 'nl', holanda: 'nl',
+  // Former English names that Intl no longer uses.
+  turkey: 'tr', czechrepublic: 'cz', swaziland: 'sz', macedonia: 'mk', ivorycoast: 'ci',
+  easttimor: 'tl',
 };
+
+/** False for deprecated aliases Intl still names (`BU` → MM, `DD` → DE, `YU`, `ZR`…). */
+function isCanonicalRegion(code: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(`und-${code}`)[0] === `und-${code}`;
+  } catch {
+    return false;
+  }
+}
 
 interface CountryTables {
   codes: Set<string>;
@@ -269,7 +283,7 @@ function getCountryTables(): CountryTables {
   for (let i = 0; i < 26; i++) {
     for (let j = 0; j < 26; j++) {
       const code = String.fromCharCode(A + i, A + j);
-      if (NOT_COUNTRIES.has(code)) continue;
+      if (NOT_COUNTRIES.has(code) || !isCanonicalRegion(code)) continue;
       let known = false;
       for (const d of displays) {
         let name: string | undefined;
