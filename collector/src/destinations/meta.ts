@@ -25,7 +25,16 @@ export type MetaConfig = z.infer<typeof MetaConfigSchema>;
 
 const MAX_BATCH = 1000;
 const MAX_EVENT_AGE_SEC = 7 * 24 * 60 * 60;
-/** Meta rejects future event times; allow a little clock skew between browser and server. */
+/**
+ * Events this close to the 7-day limit are skipped too: by the time Meta checks (request in
+ * flight, clocks a little apart) they could be over it, and one such event makes Meta
+ * reject the whole batch of up to 1,000.
+ */
+const AGE_SAFETY_SEC = 5 * 60;
+/**
+ * Meta rejects future event times. Up to this much ahead is clock skew (a browser clock,
+ * another machine): the time is sent as `now`. Further ahead the time is wrong: skipped.
+ */
 const MAX_FUTURE_SEC = 5 * 60;
 
 /** Hashed customer-information keys we send, in the canonical event under the same names. */
@@ -94,8 +103,8 @@ function present(s: string | undefined): s is string {
 function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
   if (!event.consent.marketing) return 'no marketing consent';
   const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC) {
-    return `event_time is ${(age / 86400).toFixed(1)} days old; Meta accepts events up to 7 days old`;
+  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
+    return `event_time is ${(age / 86400).toFixed(2)} days old; Meta accepts events up to 7 days old`;
   }
   if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; Meta rejects future events`;
   if (event.event_name === 'Purchase' && (event.custom.value === undefined || event.custom.currency === undefined)) {
@@ -152,19 +161,19 @@ function customData(custom: CustomData): Record<string, unknown> | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function serverEvent(event: CanonicalEvent): ServerEvent {
+function serverEvent(event: CanonicalEvent, nowSec: number): ServerEvent {
   const user_data = userData(event);
   // Meta requires event_source_url and client_user_agent on every `website` event and
-  // rejects the whole batch otherwise. An event that has both happened on a web page
-  // (browser events, and webhook purchases that carried the checkout's page and UA) and is
-  // `website`. An event without them (a server-side renewal, a CRM status change, a
-  // webhook that knows nothing of the browser) cannot be a valid `website` event, and
-  // `system_generated` is Meta's value for conversions that happen without a person on a
-  // page; it still counts and still deduplicates on event_name + event_id.
+  // rejects the whole batch otherwise. So an event is `website` when it has both: browser
+  // events, and webhook purchases that carried the checkout page and user agent. Without
+  // them (a subscription renewal, a CRM status change, a webhook that knows nothing of the
+  // browser) it cannot be a valid `website` event; `system_generated` is Meta's value for
+  // conversions that happen without a person on a page. It still counts, and Meta's
+  // dedup key (event_name + event_id) does not involve action_source.
   const website = present(event.url) && user_data.client_user_agent !== undefined;
   const out: ServerEvent = {
     event_name: event.event_name,
-    event_time: event.event_time,
+    event_time: Math.min(event.event_time, nowSec),
     event_id: event.event_id,
     action_source: website ? 'website' : 'system_generated',
   };
@@ -176,10 +185,10 @@ function serverEvent(event: CanonicalEvent): ServerEvent {
   return out;
 }
 
-function eventsRequest(events: CanonicalEvent[], config: MetaConfig): DestinationRequest {
+function eventsRequest(events: CanonicalEvent[], config: MetaConfig, nowSec: number): DestinationRequest {
   const base = config.baseUrl.replace(/\/+$/, '');
   const body: Record<string, unknown> = {
-    data: events.map(serverEvent),
+    data: events.map((e) => serverEvent(e, nowSec)),
     // In the body, not the query string, so the token stays out of proxy and access logs.
     access_token: config.accessToken,
   };
@@ -205,7 +214,7 @@ function map(events: CanonicalEvent[], config: MetaConfig, now: Date): MapResult
   }
   const requests: DestinationRequest[] = [];
   for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    requests.push(eventsRequest(sendable.slice(i, i + MAX_BATCH), config));
+    requests.push(eventsRequest(sendable.slice(i, i + MAX_BATCH), config, nowSec));
   }
   return { requests, skipped };
 }
