@@ -1,10 +1,16 @@
 // The snippet's settings, read once from its own <script> tag's data-* attributes.
 import { doc } from './globals.js';
 
-// currentScript is null only when t.js runs from a callback or as a module; then the tag
-// is the last one carrying data-site.
-const tags = doc.querySelectorAll<HTMLScriptElement>('script[data-site]');
-const script = (doc.currentScript as HTMLScriptElement | null) || tags[tags.length - 1];
+function ownTag(): HTMLScriptElement | undefined {
+  const current = doc.currentScript as HTMLScriptElement | null;
+  if (current) return current;
+  // currentScript is null only when t.js runs from a callback or as a module; then the tag
+  // is the last one carrying data-site.
+  const tags = doc.querySelectorAll<HTMLScriptElement>('script[data-site]');
+  return tags[tags.length - 1];
+}
+
+const script = ownTag();
 const data: DOMStringMap = script ? script.dataset : {};
 
 /** Without it the snippet does nothing. */
@@ -14,10 +20,7 @@ export const site = data.site;
  * Base URL of the collector, without a trailing slash; events go to `${endpoint}/e`.
  * Default: the folder t.js was served from (https://shop.com/t/t.js → https://shop.com/t).
  */
-export const endpoint = (data.endpoint || (script ? script.src.split('?')[0]!.replace(/[^/]*$/, '') : '')).replace(
-  /\/$/,
-  '',
-);
+export const endpoint = (data.endpoint || (script ? script.src.split('?')[0]!.replace(/[^/]*$/, '') : '')).replace(/\/$/, '');
 
 /** data-auto="0" turns automatic PageViews (on load and on SPA navigations) off. */
 export const autoPageviews = data.auto !== '0';

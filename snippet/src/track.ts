@@ -3,7 +3,7 @@
 import { endpoint, site } from './config.js';
 import { newEventId } from './event-id.js';
 import { CONSENT, doc, loc } from './globals.js';
-import { postBody } from './transport.js';
+import { send } from './transport.js';
 import type { Props, WireConsent, WireEvent } from './types.js';
 
 /** In memory only; until the page declares it, the server applies the site's default. */
@@ -32,6 +32,6 @@ export function track(name: string, props?: Props): string | undefined {
     c: consent,
     ts: Date.now(),
   };
-  postBody(endpoint + '/e', JSON.stringify(event));
+  send(endpoint + '/e', event);
   return id;
 }

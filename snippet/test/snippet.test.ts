@@ -29,12 +29,14 @@ interface Wire {
   ts: number;
 }
 
-/** One POST to …/e as the server received it. */
+/** One event of a POST to …/e as the server received it. */
 interface Arrival {
   host: string;
   path: string;
   contentType: string | undefined;
   body: Wire;
+  /** How many events came in the same request. */
+  batchSize: number;
 }
 
 /** One send as the page made it, recorded by the spy below (in call order). */
@@ -103,12 +105,12 @@ function startServer(): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'POST' && url.pathname.endsWith('/e')) {
       const raw = await readBody(req);
-      arrivals.push({
-        host: req.headers.host ?? '',
-        path: url.pathname,
-        contentType: req.headers['content-type'],
-        body: JSON.parse(raw) as Wire,
-      });
+      // Events of one task arrive together as an array; each becomes one arrival.
+      const parsed = JSON.parse(raw) as Wire | Wire[];
+      const batch = Array.isArray(parsed) ? parsed : [parsed];
+      for (const body of batch) {
+        arrivals.push({ host: req.headers.host ?? '', path: url.pathname, contentType: req.headers['content-type'], body, batchSize: batch.length });
+      }
       res.writeHead(204).end();
     } else if (req.method === 'GET' && url.pathname.endsWith('/t.js')) {
       res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' }).end(snippetJs);
@@ -223,7 +225,10 @@ async function sentFrom(page: Page): Promise<Sent[]> {
  */
 async function delivered(page: Page, site: string): Promise<Arrival[]> {
   const sent = await sentFrom(page);
-  const ids = sent.map((s) => (JSON.parse(s.body) as Wire).i);
+  const ids = sent.flatMap((s) => {
+    const parsed = JSON.parse(s.body) as Wire | Wire[];
+    return (Array.isArray(parsed) ? parsed : [parsed]).map((w) => w.i);
+  });
   const deadline = Date.now() + 5000;
   for (;;) {
     const mine = arrivals.filter((a) => a.body.s === site);
@@ -351,12 +356,16 @@ describe('t.js', () => {
       ['AddToCart', { value: 9.5, currency: 'EUR' }],
     ]);
     expect(queued[2]!.body.i).toBe('vc-0000001');
+    // The load-time PageView and the replayed queue travel in one request (one _fbp for all).
+    expect(queued.map((e) => e.batchSize)).toEqual([4, 4, 4, 4]);
+    expect((await sentFrom(page)).length).toBe(1);
 
     // After load: the real function, sending at once and returning the id on the wire.
     const id = await page.evaluate(() => window.trakvo!('Purchase', { value: 20, currency: 'EUR' }));
     expect(id).toMatch(UUID_V4);
     const afterLoad = (await delivered(page, site)).slice(4);
     expect(afterLoad.map((e) => [e.body.n, e.body.i])).toEqual([['Purchase', id]]);
+    expect(afterLoad[0]!.batchSize).toBe(1); // a lone call after load is a single object
 
     // A page that kept the stub still delivers through trakvo.q.
     await page.evaluate(() => window.__early!('Subscribe', { plan: 'yearly' }));
@@ -453,6 +462,21 @@ describe('t.js', () => {
     const { page, site } = await openPage({ src: '/shop/tracking/t.js?v=1.2/3' });
     const [event] = await delivered(page, site);
     expect(event!.path).toBe('/shop/tracking/e');
+  });
+
+  test('without document.currentScript (loaded as a module) it reads the last script[data-site]', async () => {
+    const site = `site-${++nextSite}`;
+    const { page } = await openPage({
+      site,
+      tags:
+        `<script type="text/plain" data-site="wrong-site"></script>` +
+        `<script type="text/plain" data-site="${site}" data-endpoint="/fallback"></script>` +
+        `<script type="module">import '/t/t.js';</script>`,
+    });
+    const [event, ...rest] = await delivered(page, site);
+    expect(rest).toEqual([]);
+    expect(event!.path).toBe('/fallback/e');
+    expect(event!.body.n).toBe('PageView');
   });
 
   test('data-auto="0": no automatic PageViews, manual calls still work', async () => {

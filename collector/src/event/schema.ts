@@ -60,6 +60,8 @@ export const IdentifiersSchema = z
     ttclid: z.string().max(500),
     gclid: z.string().max(500),
     ga_client_id: z.string().max(200),
+    /** GA4 session id from the `_ga_<container>` cookie, so server hits join the session. */
+    ga_session_id: z.string().max(100),
     epik: z.string().max(500),
     sccid: z.string().max(500),
     scid: z.string().max(500),
