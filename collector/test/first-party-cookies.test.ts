@@ -13,7 +13,7 @@ const NOW = 1_700_000_000_123;
 const RANDOM = 1073741823; // floor(0.5 * 2147483647)
 const ATTRS_HTTPS_SHOP = 'Max-Age=34560000; Domain=shop.com; Path=/; Secure; SameSite=Lax';
 
-function plan(over: Partial<FirstPartyCookieInput> = {}) {
+function planAll(over: Partial<FirstPartyCookieInput> = {}) {
   return planFirstPartyCookies({
     host: 'www.shop.com',
     secure: true,
@@ -22,6 +22,13 @@ function plan(over: Partial<FirstPartyCookieInput> = {}) {
     random: () => 0.5,
     ...over,
   });
+}
+
+/** The plan without our visitor/session cookies, which have their own tests below. */
+function plan(over: Partial<FirstPartyCookieInput> = {}) {
+  const { ids, setCookies } = planAll(over);
+  const { visitor_id: _v, session_id: _s, ...rest } = ids;
+  return { ids: rest, setCookies: setCookies.filter((c) => !/^_tk_(vid|sid)=/.test(c)) };
 }
 
 const cookieNamed = (setCookies: string[], name: string): string | undefined =>
@@ -277,5 +284,30 @@ describe('_ga parsing', () => {
     for (const bad of [undefined, '', 'GA1.1.123', 'GS1.1.123.456', 'GA1.1.abc.456', 'garbage']) {
       expect(gaClientIdFromCookie(bad)).toBeUndefined();
     }
+  });
+});
+
+describe('visitor and session ids', () => {
+  it('mints a visitor id (400 days) and a session id (session start in seconds, 30 min sliding)', () => {
+    const { ids, setCookies } = planAll();
+    expect(ids.visitor_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids.session_id).toBe(String(Math.floor(NOW / 1000)));
+    expect(cookieNamed(setCookies, '_tk_vid')).toBe(`_tk_vid=${ids.visitor_id}; ${ATTRS_HTTPS_SHOP}`);
+    expect(cookieNamed(setCookies, '_tk_sid')).toBe(`_tk_sid=${ids.session_id}; Max-Age=1800; Domain=shop.com; Path=/; Secure; SameSite=Lax`);
+  });
+
+  it('keeps existing well-formed ids and replaces malformed ones', () => {
+    const kept = planAll({ cookies: { _tk_vid: 'b3f1c2d4-0000-4000-8000-000000000001', _tk_sid: '1699990000' } });
+    expect(kept.ids.visitor_id).toBe('b3f1c2d4-0000-4000-8000-000000000001');
+    expect(kept.ids.session_id).toBe('1699990000');
+    const replaced = planAll({ cookies: { _tk_vid: 'x', _tk_sid: 'abc' } });
+    expect(replaced.ids.visitor_id).not.toBe('x');
+    expect(replaced.ids.session_id).toBe(String(Math.floor(NOW / 1000)));
+  });
+
+  it("reads GA4's session id from _ga_<container> in both cookie formats", () => {
+    expect(planAll({ cookies: { _ga_ABC123: 'GS1.1.1699999000.5.1.1699999100.0.0.0' } }).ids.ga_session_id).toBe('1699999000');
+    expect(planAll({ cookies: { _ga_ABC123: 'GS2.1.s1699999001$o5$g1$t1699999100$j60$l0$h0' } }).ids.ga_session_id).toBe('1699999001');
+    expect(planAll({ cookies: { _ga_ABC123: 'garbage' } }).ids.ga_session_id).toBeUndefined();
   });
 });

@@ -12,13 +12,17 @@
  *
  *   <script>window.trakvo=window.trakvo||function(){(trakvo.q=trakvo.q||[]).push(arguments)}</script>
  *
- * API:  trakvo(name, props?) → event_id               sends one event; props.event_id wins
+ * API:  trakvo(name, props?) → event_id               sends one event; props.event_id wins;
+ *                                                     a Purchase with order_id gets the
+ *                                                     order-derived id (see order-event-id.ts)
  *       trakvo('consent', { marketing, analytics })   consent for the events that follow
+ *       trakvo.getVisitorId(), trakvo.getSessionId()  the collector's first-party ids
  *
  * Every visitor pays for each byte and each millisecond here: nothing is read at load
  * that can wait (no cookies, no storage, no Intl), no timers, no dependencies.
  */
 import { autoPageviews, site } from './config.js';
+import { readCookie } from './cookie.js';
 import { CONSENT, win } from './globals.js';
 import { trackPageviews } from './pageviews.js';
 import { track } from './track.js';
@@ -35,6 +39,10 @@ if (site && !(queued && !Array.isArray(queued))) {
   // The stub pushes to `trakvo.q`; after load that push sends at once, so a page that kept
   // a reference to the stub still delivers.
   trakvo.q = { push: replay };
+  // The collector's first-party visitor and session ids, for linking server-side events
+  // (a hidden form field, a checkout attribute). Read lazily, on call.
+  trakvo.getVisitorId = () => readCookie('_tk_vid');
+  trakvo.getSessionId = () => readCookie('_tk_sid');
   win.trakvo = trakvo;
 
   // Consent the page declared before load applies to the automatic PageView too.

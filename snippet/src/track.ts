@@ -2,12 +2,15 @@
 // trakvo('consent', { marketing, analytics }), records the consent later events carry.
 import { endpoint, site } from './config.js';
 import { newEventId } from './event-id.js';
+import { orderEventId } from './order-event-id.js';
 import { CONSENT, doc, loc } from './globals.js';
 import { send } from './transport.js';
 import type { Props, WireConsent, WireEvent } from './types.js';
 
 /** In memory only; until the page declares it, the server applies the site's default. */
 let consent: WireConsent | undefined;
+
+const ORDER_BOUND = /^(Purchase|Refund)$/;
 
 /** Returns the event_id sent (merchants pass it on, e.g. to fbq's eventID). */
 export function track(name: string, props?: Props): string | undefined {
@@ -19,8 +22,14 @@ export function track(name: string, props?: Props): string | undefined {
   const p: Props = Object.assign({}, props);
   const ownId = p.event_id;
   delete p.event_id;
-  // An id the merchant derives from the order wins, so a server webhook can match it.
-  const id = typeof ownId === 'string' && ownId ? ownId : newEventId();
+  // An id the merchant chose wins; else a Purchase (or Refund) of an order gets the id the
+  // collector derives from that order, so its webhook deduplicates with this event.
+  const id =
+    typeof ownId === 'string' && ownId
+      ? ownId
+      : p.order_id != null && ORDER_BOUND.test(name)
+        ? orderEventId(site!, name, p.order_id)
+        : newEventId();
   const event: WireEvent = {
     s: site!,
     n: name,

@@ -15,6 +15,8 @@ export interface Trakvo {
    * sends at once, so a stub reference kept by the page still delivers its calls.
    */
   q?: QueuedCall[] | { push(call: QueuedCall): unknown };
+  getVisitorId?: () => string | undefined;
+  getSessionId?: () => string | undefined;
 }
 
 /** Consent as the page last declared it; 1 = granted, 0 = refused. */

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { orderEventId } from '../../collector/src/event/order-event-id.js';
 import { launchBrowser } from '../../e2e/support/browser.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -49,7 +50,7 @@ interface Sent {
 
 declare global {
   interface Window {
-    trakvo?: ((name: string, props?: Record<string, unknown>) => string | undefined) & { q?: unknown };
+    trakvo?: ((name: string, props?: Record<string, unknown>) => string | undefined) & { q?: unknown; getVisitorId?: () => string | undefined; getSessionId?: () => string | undefined };
     __sent: Sent[];
     __touched: Record<string, number>;
     __before?: string[];
@@ -337,6 +338,35 @@ describe('t.js', () => {
     expect(cart!.body.p).toStrictEqual({ value: 1 });
     expect(lead!.body.i).toBe('lead-00000001');
     expect('p' in lead!.body).toBe(false);
+  });
+
+  test('a Purchase or Refund with order_id gets the order-derived event_id the collector computes', async () => {
+    const { page, site } = await openPage();
+    const orders: [string, unknown][] = [
+      ['Purchase', 'ORD-1'],
+      ['Purchase', 5012345678901],
+      ['Refund', ' #1001/é '],
+      ['Purchase', 'x'.repeat(300)],
+    ];
+    const ids = await page.evaluate((calls) => calls.map(([n, o]) => window.trakvo!(n, { order_id: o, value: 1, currency: 'BRL' })), orders);
+    expect(ids).toEqual(orders.map(([n, o]) => orderEventId(site, n, o as string)));
+    const other = await page.evaluate(() => window.trakvo!('AddToCart', { order_id: 'ORD-1' }));
+    expect(other).toMatch(UUID_V4); // only order-bound events derive their id
+    const sent = await delivered(page, site);
+    expect(sent.slice(1, 5).map((e) => e.body.i)).toEqual(ids);
+  });
+
+  test('getVisitorId/getSessionId read the collector’s first-party cookies on call', async () => {
+    const { page } = await openPage();
+    expect(await page.evaluate(() => window.trakvo!.getVisitorId!())).toBeUndefined();
+    await page.evaluate(() => {
+      document.cookie = '_tk_vid=4b9c1f5e-0000-4000-8000-00000000abcd; path=/';
+      document.cookie = '_tk_sid=1763800000; path=/';
+    });
+    expect(await page.evaluate(() => [window.trakvo!.getVisitorId!(), window.trakvo!.getSessionId!()])).toEqual([
+      '4b9c1f5e-0000-4000-8000-00000000abcd',
+      '1763800000',
+    ]);
   });
 
   test('replays calls queued by the inline stub, in order, before taking over', async () => {

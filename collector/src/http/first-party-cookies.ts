@@ -7,6 +7,7 @@
 // response from the site's own origin (reference/destinations.md §7). So the collector
 // (re)writes `_fbp`/`_fbc` and keeps other click ids in its own `_tk_*` cookies, refreshing
 // them on every visit. Call this only for events with marketing consent: these are ad cookies.
+import { randomUUID } from 'node:crypto';
 import { serialize } from 'cookie';
 import { getDomain } from 'tldts';
 import type { Identifiers } from '../event/schema.js';
@@ -179,12 +180,12 @@ export function planFirstPartyCookies(input: FirstPartyCookieInput): FirstPartyC
   const ids: Identifiers = {};
   const setCookies: string[] = [];
 
-  const write = (name: string, value: string): void => {
+  const write = (name: string, value: string, maxAge = COOKIE_MAX_AGE_SECONDS): void => {
     if (cleanValue(value) !== value) return; // not storable as a cookie
     setCookies.push(
       serialize(name, value, {
         encode: (v) => v, // values are validated cookie-octets; keep them byte-exact for the pixels
-        maxAge: COOKIE_MAX_AGE_SECONDS,
+        maxAge,
         ...(domain !== undefined ? { domain } : {}),
         path: '/',
         sameSite: 'lax',
@@ -242,5 +243,36 @@ export function planFirstPartyCookies(input: FirstPartyCookieInput): FirstPartyC
   const rdtUuid = cleanValue(cookies['_rdt_uuid']);
   if (rdtUuid !== undefined) ids.rdt_uuid = rdtUuid;
 
+  const gaSession = gaSessionIdFromCookies(cookies);
+  if (gaSession !== undefined) ids.ga_session_id = gaSession;
+
+  // Our own visitor id (400 days) and session id (30 minutes, sliding): server events that
+  // carry them are linked to this browser's signals. The session id is the session's start
+  // in unix seconds, the form GA4 uses.
+  const vid = cleanValue(cookies[VISITOR_COOKIE]);
+  ids.visitor_id = vid !== undefined && VISITOR_ID_RE.test(vid) ? vid : randomUUID();
+  write(VISITOR_COOKIE, ids.visitor_id);
+  const sid = cleanValue(cookies[SESSION_COOKIE]);
+  ids.session_id = sid !== undefined && /^\d{9,11}$/.test(sid) ? sid : String(Math.floor(now / 1000));
+  write(SESSION_COOKIE, ids.session_id, SESSION_MAX_AGE_SECONDS);
+
   return { ids, setCookies };
+}
+
+export const VISITOR_COOKIE = '_tk_vid';
+export const SESSION_COOKIE = '_tk_sid';
+export const SESSION_MAX_AGE_SECONDS = 30 * 60;
+const VISITOR_ID_RE = /^[A-Za-z0-9-]{16,64}$/;
+
+/**
+ * GA4's session id from its `_ga_<container>` cookie: `GS1.1.<session>.…` (older) or
+ * `GS2.1.s<session>$o…` (newer format).
+ */
+export function gaSessionIdFromCookies(cookies: Record<string, string | undefined>): string | undefined {
+  for (const [name, value] of Object.entries(cookies)) {
+    if (!name.startsWith('_ga_') || !value) continue;
+    const m = /^GS1\.\d+\.(\d{9,11})\./.exec(value) ?? /^GS2\.\d+\.s(\d{9,11})(?:\$|$)/.exec(value);
+    if (m) return m[1];
+  }
+  return undefined;
 }
