@@ -297,3 +297,133 @@ describe('sqlite store', () => {
     });
   });
 });
+
+// The schema as release 1 created it (PRAGMA user_version = 1), kept verbatim here so the
+// upgrade path is tested against what is really on disk at users, not against today's code.
+const V1_DDL = `
+  CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    site_id     TEXT    NOT NULL,
+    event_id    TEXT    NOT NULL,
+    event_name  TEXT    NOT NULL,
+    event_time  INTEGER NOT NULL,
+    source      TEXT    NOT NULL,
+    received_at INTEGER NOT NULL,
+    payload     TEXT    NOT NULL,
+    scrubbed    INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (site_id, event_id)
+  );
+  CREATE INDEX events_unscrubbed ON events (id) WHERE scrubbed = 0;
+  CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    site_id         TEXT    NOT NULL,
+    event_id        TEXT    NOT NULL,
+    destination     TEXT    NOT NULL,
+    status          TEXT    NOT NULL
+                    CHECK (status IN ('pending', 'delivered', 'dead', 'skipped')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_until     INTEGER,
+    last_status     INTEGER,
+    last_error      TEXT,
+    delivered_at    INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    UNIQUE (site_id, event_id, destination),
+    FOREIGN KEY (site_id, event_id) REFERENCES events (site_id, event_id) ON DELETE CASCADE
+  );
+  CREATE INDEX deliveries_due ON deliveries (site_id, destination, next_attempt_at, id)
+    WHERE status = 'pending';
+  CREATE INDEX deliveries_next_unleased ON deliveries (next_attempt_at)
+    WHERE status = 'pending' AND lease_until IS NULL;
+  CREATE INDEX deliveries_next_leased ON deliveries (lease_until)
+    WHERE status = 'pending' AND lease_until IS NOT NULL;
+`;
+
+describe('sqlite migration from schema version 1', () => {
+  const open: SqliteStore[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+  });
+
+  it('upgrades a version 1 file to the current version with its data intact', async () => {
+    expect(SQLITE_SCHEMA_VERSION).toBeGreaterThan(1);
+    const file = newFile();
+    const pending = makeEvent({ custom: { order_id: 'ORD-77', value: 10, currency: 'BRL' } });
+    const finished = makeEvent();
+    const scrubbed: CanonicalEvent = { ...finished };
+    delete scrubbed.ip;
+    delete scrubbed.user_agent;
+    const t0 = Date.now() - 60_000;
+
+    const raw = new Database(file);
+    raw.exec(V1_DDL);
+    raw.pragma('user_version = 1');
+    const insertEvent = raw.prepare(
+      `INSERT INTO events (site_id, event_id, event_name, event_time, source, received_at, payload, scrubbed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    insertEvent.run('shop', pending.event_id, 'Purchase', pending.event_time, 'browser', t0, JSON.stringify(pending), 0);
+    insertEvent.run('shop', finished.event_id, 'Purchase', finished.event_time, 'browser', t0 + 1, JSON.stringify(scrubbed), 1);
+    const insertDelivery = raw.prepare(
+      `INSERT INTO deliveries (site_id, event_id, destination, status, attempts, next_attempt_at, last_status, last_error,
+                               delivered_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    insertDelivery.run('shop', pending.event_id, 'meta', 'pending', 2, t0 + 5_000, 503, 'busy', null, t0, t0 + 10);
+    insertDelivery.run('shop', finished.event_id, 'meta', 'delivered', 1, t0, 200, null, t0 + 20, t0, t0 + 20);
+    insertDelivery.run('shop', finished.event_id, 'tiktok', 'dead', 3, t0, 400, 'Invalid pixel', null, t0, t0 + 30);
+    raw.close();
+
+    const s = openSqliteStore({ file });
+    open.push(s);
+    expect(s.settings().user_version).toBe(SQLITE_SCHEMA_VERSION);
+
+    const p = await s.getEvent('shop', pending.event_id);
+    expect(p).toEqual({
+      event: pending,
+      received_at: t0,
+      deliveries: [
+        {
+          delivery_id: 1,
+          destination: 'meta',
+          status: 'pending',
+          attempts: 2,
+          next_attempt_at: t0 + 5_000,
+          last_status: 503,
+          last_error: 'busy',
+          delivered_at: null,
+        },
+      ],
+    });
+    const f = await s.getEvent('shop', finished.event_id);
+    expect(f!.event).toEqual(scrubbed);
+    expect(f!.deliveries.map((d) => [d.destination, d.status, d.attempts])).toEqual([
+      ['meta', 'delivered', 1],
+      ['tiktok', 'dead', 3],
+    ]);
+
+    // order_id was copied out of the stored payloads.
+    expect((await s.listEvents({ search: 'ORD-77', limit: 10 })).map((e) => e.event_id)).toEqual([pending.event_id]);
+    expect(await s.listEvents({ limit: 10 })).toHaveLength(2);
+    expect(await s.queueDepth()).toEqual([{ site_id: 'shop', destination: 'meta', pending: 1 }]);
+    expect(await s.listAttempts('shop', finished.event_id)).toEqual([]);
+
+    const now = Date.now();
+    const [l] = await s.leaseDueDeliveries({ site_id: 'shop', destination: 'meta', limit: 10, leaseMs: 1_000, now });
+    expect(l).toMatchObject({ delivery_id: 1, attempts: 2, received_at: t0, retry_window_start: t0 });
+    expect(l!.event).toEqual(pending);
+    await s.markDelivered([1], { httpStatus: 200, durationMs: 12 }, now + 1);
+    expect((await s.listAttempts('shop', pending.event_id)).map((a) => [a.outcome, a.duration_ms])).toEqual([['delivered', 12]]);
+
+    // The event scrubbed under version 1 stays scrubbed even when replayed.
+    expect(await s.requeueDeliveries({ status: 'dead' }, now + 2)).toBe(1);
+    expect(await s.mergeEventIdentity('shop', finished.event_id, { ip: '203.0.113.5', user_agent: 'UA' })).toBe(false);
+
+    await s.close();
+    const again = openSqliteStore({ file });
+    open.push(again);
+    expect(again.settings().user_version).toBe(SQLITE_SCHEMA_VERSION);
+    expect((await again.getEvent('shop', pending.event_id))!.deliveries[0]!.status).toBe('delivered');
+  });
+});

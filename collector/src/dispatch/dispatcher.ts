@@ -6,7 +6,7 @@ import type { DestinationEntry, SiteConfig } from '../config/schema.js';
 import { destinationFor } from '../destinations/registry.js';
 import type { Destination, DestinationRequest, Outcome } from '../destinations/types.js';
 import type { Logger } from '../log.js';
-import type { LeasedDelivery, Store } from '../store/types.js';
+import type { AttemptInfo, LeasedDelivery, Store } from '../store/types.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import type { Sender } from './http-sender.js';
 
@@ -37,6 +37,9 @@ export interface Dispatcher {
 }
 
 const MAX_ERROR_LENGTH = 1000;
+/** The platform's answer kept in the attempt log. */
+const MAX_RESPONSE_LENGTH = 2048;
+type AttemptLog = Pick<AttemptInfo, 'durationMs' | 'response'>;
 
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const now = opts.now ?? Date.now;
@@ -58,26 +61,28 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     let pausedUntil = 0;
     const log = logger.child({ site: site.id, destination: entry.id });
 
-    async function attempt(req: DestinationRequest): Promise<{ outcome: Outcome; httpStatus: number | null }> {
+    async function attempt(req: DestinationRequest): Promise<{ outcome: Outcome; httpStatus: number | null; log: AttemptLog }> {
+      const sentAt = performance.now();
       try {
         const res = await opts.send(req);
-        return { outcome: destination.classify(res), httpStatus: res.status };
+        const answer = { durationMs: performance.now() - sentAt, response: res.body.slice(0, MAX_RESPONSE_LENGTH) };
+        return { outcome: destination.classify(res), httpStatus: res.status, log: answer };
       } catch (err) {
         // No answer (timeout, refused, reset): the platform never saw a verdict, try again.
-        return { outcome: { kind: 'retry', reason: `network: ${(err as Error).message}` }, httpStatus: null };
+        return { outcome: { kind: 'retry', reason: `network: ${(err as Error).message}` }, httpStatus: null, log: { durationMs: performance.now() - sentAt } };
       }
     }
 
-    async function retryLater(leased: LeasedDelivery[], reason: string, httpStatus: number | null, afterMs?: number) {
+    async function retryLater(leased: LeasedDelivery[], reason: string, httpStatus: number | null, afterMs?: number, attemptLog: AttemptLog = {}) {
       const t = now();
       const attempts = Math.max(...leased.map((l) => l.attempts)) + 1;
       const retryAt = t + retryDelayMs(attempts, afterMs, backoff, random);
-      const info = { httpStatus, error: reason.slice(0, MAX_ERROR_LENGTH) };
-      const expired = leased.filter((l) => retryAt > l.received_at + opts.maxRetryMs);
+      const info = { httpStatus, error: reason.slice(0, MAX_ERROR_LENGTH), ...attemptLog };
+      const expired = leased.filter((l) => retryAt > l.retry_window_start + opts.maxRetryMs);
       const keep = leased.filter((l) => !expired.includes(l));
       if (keep.length) await store.markRetry(keep.map((l) => l.delivery_id), retryAt, info, t);
       if (expired.length) {
-        const gaveUp = { httpStatus, error: `gave up retrying after ${attempts} attempts: ${reason}`.slice(0, MAX_ERROR_LENGTH) };
+        const gaveUp = { httpStatus, error: `gave up retrying after ${attempts} attempts: ${reason}`.slice(0, MAX_ERROR_LENGTH), ...attemptLog };
         await store.markDead(expired.map((l) => l.delivery_id), gaveUp, t);
         log.warn({ events: expired.length, reason }, 'deliveries dead after retry window');
       }
@@ -102,14 +107,14 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
           await store.markRetry(batch.map((l) => l.delivery_id), pausedUntil, { httpStatus: null, error: 'destination paused after auth failure' }, now());
           continue;
         }
-        const { outcome, httpStatus } = await attempt(req);
+        const { outcome, httpStatus, log: attemptLog } = await attempt(req);
         const ids = batch.map((l) => l.delivery_id);
         switch (outcome.kind) {
           case 'delivered':
-            await store.markDelivered(ids, { httpStatus }, now());
+            await store.markDelivered(ids, { httpStatus, ...attemptLog }, now());
             break;
           case 'retry':
-            await retryLater(batch, outcome.reason, httpStatus, outcome.afterMs);
+            await retryLater(batch, outcome.reason, httpStatus, outcome.afterMs, attemptLog);
             break;
           case 'dead':
             if (batch.length > 1) {
@@ -118,14 +123,14 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
               await sendEvents(batch.slice(0, half));
               await sendEvents(batch.slice(half));
             } else {
-              await store.markDead(ids, { httpStatus, error: outcome.reason.slice(0, MAX_ERROR_LENGTH) }, now());
+              await store.markDead(ids, { httpStatus, error: outcome.reason.slice(0, MAX_ERROR_LENGTH), ...attemptLog }, now());
               log.warn({ event_id: batch[0]?.event.event_id, reason: outcome.reason }, 'delivery dead-lettered');
             }
             break;
           case 'auth':
             pausedUntil = now() + authPauseMs;
             log.error({ reason: outcome.reason, pausedMs: authPauseMs }, 'destination credentials rejected; paused, events kept');
-            await store.markRetry(ids, pausedUntil, { httpStatus, error: `auth: ${outcome.reason}`.slice(0, MAX_ERROR_LENGTH) }, now());
+            await store.markRetry(ids, pausedUntil, { httpStatus, error: `auth: ${outcome.reason}`.slice(0, MAX_ERROR_LENGTH), outcome: 'auth', ...attemptLog }, now());
             break;
         }
       }
