@@ -139,6 +139,26 @@ describe('POST /e', () => {
     expect(await collector.store.getEvent('shop', b.i)).not.toBeNull();
   });
 
+  it('a repeated event_id enriches the stored event with identity it lacked, never overwriting', async () => {
+    const first = wire({ n: 'Purchase', i: 'Purchase.shop.ORD-77', p: { order_id: 'ORD-77', value: 10, currency: 'BRL', email: 'one@example.com' } });
+    await post(first);
+    const again = { ...first, p: { ...first.p, email: 'other@example.com', phone: '+55 11 98765-4321' } };
+    const res = await post(again);
+    expect(await res.json()).toEqual({ accepted: [{ event_id: first.i, duplicate: true }] });
+    const stored = await collector.store.getEvent('shop', first.i);
+    expect(stored!.event.user.em).toBe(sha256('one@example.com'));
+    expect(stored!.event.user.ph).toBe(sha256('5511987654321'));
+  });
+
+  it('remembers the visitor’s latest browser signals for server-side linking', async () => {
+    const ev = wire({ u: 'https://www.shop.com/?gclid=G-1' });
+    const res = await post(ev, { cookie: '_tk_vid=0d3c1a52-1111-4000-8000-000000000042' });
+    expect(res.status).toBe(200);
+    const signals = await collector.store.getVisitorSignals('shop', '0d3c1a52-1111-4000-8000-000000000042');
+    expect(signals).toMatchObject({ ip: '127.0.0.1', user_agent: 'Mozilla/5.0 (Test)', ids: { gclid: 'G-1' } });
+    expect(signals!.ids.fbp).toMatch(/^fb\.1\./);
+  });
+
   it('uses the first public X-Forwarded-For address behind a trusted proxy, IPv6 kept', async () => {
     const ev = wire();
     await post(ev, { 'x-forwarded-for': '10.0.0.7, 2001:db8:85a3::8a2e:370:7334, 203.0.113.9' });

@@ -81,7 +81,19 @@ export const ConfigSchema = z
     /** Express `trust proxy` setting for the standalone server (see README). */
     trustProxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string(), z.array(z.string())]).default('loopback'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    store: z.object({ engine: z.literal('sqlite') }).default({ engine: 'sqlite' }),
+    /** SQLite in `dataDir` (one machine), or PostgreSQL (several collectors, one queue). */
+    store: z
+      .discriminatedUnion('engine', [
+        z.object({ engine: z.literal('sqlite') }),
+        z.object({
+          engine: z.literal('postgres'),
+          url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (use env:DATABASE_URL)'),
+          schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase SQL identifier').optional(),
+        }),
+      ])
+      .default({ engine: 'sqlite' }),
+    /** How long a visitor's latest browser signals (ids, IP, UA) are kept to link server events. */
+    visitorSignalsRetentionDays: z.number().positive().max(90).default(7),
     dispatch: z
       .object({
         /** Safety-net poll; inserts wake the dispatcher at once. */

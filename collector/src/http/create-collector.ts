@@ -10,9 +10,12 @@ import { createHttpSender, type Sender } from '../dispatch/http-sender.js';
 import { createLogger, type Logger } from '../log.js';
 import { createIngest } from '../pipeline/ingest.js';
 import { createGroupCommitter } from '../store/group-commit.js';
+import { lazyStore } from '../store/lazy-store.js';
+import { openStore } from '../store/open-store.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { browserEventsRoute, corsForAllowedOrigins } from './browser-events-route.js';
+import type { CollectorContext } from './collector-context.js';
 import { sendError } from './errors.js';
 import { loadSnippet, snippetRoute } from './snippet-route.js';
 
@@ -31,11 +34,18 @@ export type Collector = Router & {
   config: CollectorConfig;
   store: Store;
   dispatcher: Dispatcher;
+  /** What the routes share; for mounting extra routes or tests. */
+  ctx: CollectorContext;
   /** Stops dispatching, closes the HTTP pool and the store. */
   close(): Promise<void>;
 };
 
-export function openDefaultStore(config: CollectorConfig): Store {
+/** The configured engine: SQLite in `dataDir` (opened at once) or PostgreSQL (lazily). */
+export function openConfiguredStore(config: CollectorConfig): Store {
+  if (config.store.engine === 'postgres') {
+    const { url, schema } = config.store;
+    return lazyStore(() => openStore(schema ? { engine: 'postgres', url, schema } : { engine: 'postgres', url }));
+  }
   mkdirSync(config.dataDir, { recursive: true });
   return openSqliteStore({ file: join(config.dataDir, 'trakvo.db') });
 }
@@ -43,7 +53,7 @@ export function openDefaultStore(config: CollectorConfig): Store {
 /** Builds a collector from an already validated config (see `createCollector`). */
 export function buildCollector(config: CollectorConfig, opts: CollectorOptions = {}): Collector {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const store = opts.store ?? openDefaultStore(config);
+  const store = opts.store ?? openConfiguredStore(config);
   const sender = opts.send ? undefined : createHttpSender({ timeoutMs: config.dispatch.timeoutMs });
   const dispatcher = createDispatcher({
     store,
@@ -56,7 +66,7 @@ export function buildCollector(config: CollectorConfig, opts: CollectorOptions =
     now: opts.now,
   });
   const committer = createGroupCommitter(store);
-  const ingest = createIngest({ committer, onCommitted: () => dispatcher.wake() });
+  const ingest = createIngest({ committer, store, onCommitted: () => dispatcher.wake(), now: opts.now });
   const sites = new Map<string, SiteConfig>(config.sites.map((s) => [s.id, s]));
   const snippet = loadSnippet();
 
@@ -80,12 +90,23 @@ export function buildCollector(config: CollectorConfig, opts: CollectorOptions =
   };
   router.use(onError);
 
+  const now = opts.now ?? Date.now;
+  const ctx: CollectorContext = { config, sites, store, ingest, dispatcher, logger, now };
+  // Visitor signals hold IP and user agent: keep them only for the configured retention.
+  const retentionMs = config.visitorSignalsRetentionDays * 86_400_000;
+  const purge = setInterval(() => {
+    store.purgeVisitorSignals(now() - retentionMs).catch((err: unknown) => logger.error({ err }, 'visitor signal purge failed'));
+  }, 10 * 60_000);
+  purge.unref();
+
   if (opts.dispatch !== false) dispatcher.start();
   return Object.assign(router, {
     config,
     store,
     dispatcher,
+    ctx,
     async close() {
+      clearInterval(purge);
       await dispatcher.stop();
       await sender?.close();
       await store.close();

@@ -2,7 +2,7 @@
 // destinations get a delivery, commit event + deliveries together, wake the dispatcher.
 import type { SiteConfig } from '../config/schema.js';
 import type { CanonicalEvent } from '../event/schema.js';
-import type { InsertResult, NewEvent } from '../store/types.js';
+import type { InsertResult, NewEvent, Store } from '../store/types.js';
 
 export interface Committer {
   insert(e: NewEvent): Promise<InsertResult>;
@@ -22,12 +22,49 @@ export interface Ingest {
   ingest(event: CanonicalEvent, site: SiteConfig): Promise<InsertResult>;
 }
 
-export function createIngest(deps: { committer: Committer; onCommitted: () => void }): Ingest {
+type IdentityStore = Pick<Store, 'mergeEventIdentity' | 'upsertVisitorSignals'>;
+
+export function createIngest(deps: {
+  committer: Committer;
+  store: IdentityStore;
+  onCommitted: (event: CanonicalEvent) => void;
+  now?: () => number;
+}): Ingest {
+  const now = deps.now ?? Date.now;
   return {
     async ingest(event, site) {
       const result = await deps.committer.insert(planDeliveries(event, site));
-      if (result.inserted) deps.onCommitted();
+      if (result.inserted) {
+        deps.onCommitted(event);
+      } else if (event.consent.marketing) {
+        // The same conversion reported again (the browser's thank-you page and the order
+        // webhook share an order-derived event_id): one conversion, the richest identity.
+        const enriched = await deps.store.mergeEventIdentity(event.site_id, event.event_id, identityOf(event));
+        if (enriched) deps.onCommitted(event);
+      }
+      // Remember this browser's latest signals so a server event naming the visitor id
+      // (REST API, order webhook) keeps its attribution.
+      const visitor = event.ids.visitor_id;
+      if (visitor && event.source === 'browser' && event.consent.marketing) {
+        const { visitor_id: _v, session_id: _s, ...ids } = event.ids;
+        await deps.store.upsertVisitorSignals(
+          event.site_id,
+          visitor,
+          { ids, ...(event.ip ? { ip: event.ip } : {}), ...(event.user_agent ? { user_agent: event.user_agent } : {}), ...(event.url ? { url: event.url } : {}) },
+          now(),
+        );
+      }
       return result;
     },
+  };
+}
+
+function identityOf(event: CanonicalEvent) {
+  return {
+    user: event.user,
+    ids: event.ids,
+    ...(event.ip ? { ip: event.ip } : {}),
+    ...(event.user_agent ? { user_agent: event.user_agent } : {}),
+    ...(event.url ? { url: event.url } : {}),
   };
 }
