@@ -2,6 +2,8 @@
 // The `trakvo` command: run the collector standalone, or the demo store.
 import { Command } from 'commander';
 import express from 'express';
+import { openCliContext } from './cli/cli-context.js';
+import { registerTokenCommands } from './cli/token-commands.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { startDemo } from './demo/demo-server.js';
 import { buildCollector } from './http/create-collector.js';
@@ -92,5 +94,7 @@ configCmd
       fail(err);
     }
   });
+
+registerTokenCommands(program, { openContext: openCliContext });
 
 await program.parseAsync(process.argv);

@@ -140,9 +140,10 @@ describe('POST /e', () => {
   });
 
   it('a repeated event_id enriches the stored event with identity it lacked, never overwriting', async () => {
-    const first = wire({ n: 'Purchase', i: 'Purchase.shop.ORD-77', p: { order_id: 'ORD-77', value: 10, currency: 'BRL', email: 'one@example.com' } });
+    const props = { order_id: 'ORD-77', value: 10, currency: 'BRL', email: 'one@example.com' };
+    const first = wire({ n: 'Purchase', i: 'Purchase.shop.ORD-77', p: props });
     await post(first);
-    const again = { ...first, p: { ...first.p, email: 'other@example.com', phone: '+55 11 98765-4321' } };
+    const again = { ...first, p: { ...props, email: 'other@example.com', phone: '+55 11 98765-4321' } };
     const res = await post(again);
     expect(await res.json()).toEqual({ accepted: [{ event_id: first.i, duplicate: true }] });
     const stored = await collector.store.getEvent('shop', first.i);

@@ -1,7 +1,9 @@
 // The collector's configuration: one zod schema, so a bad config fails at start with an
 // error that names the key (`sites[0].destinations[1].pixelId: …`).
 import { z } from 'zod';
+import { ApiConfigSchema, SiteApiConfigSchema } from '../api/config.js';
 import { DESTINATIONS } from '../destinations/registry.js';
+import { WebhooksConfigSchema } from '../webhooks/config.js';
 
 const DestinationEntrySchema = z
   .object({
@@ -60,6 +62,10 @@ export const SiteSchema = z
     /** Treat `Sec-GPC: 1` as a marketing opt-out. */
     honorGpc: z.boolean().default(true),
     destinations: z.array(DestinationEntrySchema).default([]),
+    /** Per-site overrides for the server-to-server API (rate limits). */
+    api: SiteApiConfigSchema.optional(),
+    /** Inbound order webhooks of the site's commerce platforms and their secrets. */
+    webhooks: WebhooksConfigSchema.optional(),
   })
   .superRefine((site, ctx) => {
     const seen = new Set<string>();
@@ -105,6 +111,8 @@ export const ConfigSchema = z
         leaseMs: z.number().int().positive().default(60_000),
       })
       .default({ pollMs: 1000, timeoutMs: 10_000, maxRetryHours: 24, leaseMs: 60_000 }),
+    /** Server-to-server API: environment of this collector, rate limits and their store. */
+    api: ApiConfigSchema.prefault({}),
     sites: z.array(SiteSchema).min(1, 'configure at least one site'),
   })
   .strict()

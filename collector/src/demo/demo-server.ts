@@ -9,6 +9,7 @@ import express from 'express';
 import type { CollectorConfigInput } from '../config/schema.js';
 import { createCollector, type Collector, type CollectorOptions } from '../http/create-collector.js';
 import { createMetaGraphMock } from '../mocks/meta-graph.js';
+import type { WebhooksConfigInput } from '../webhooks/config.js';
 import { checkoutPage, homePage, PRODUCTS, productPage, thankYouPage } from './pages.js';
 
 export interface DemoOptions {
@@ -22,6 +23,8 @@ export interface DemoOptions {
   meta?: { baseUrl?: string; pixelId: string; accessToken: string; testEventCode?: string };
   dispatch?: Partial<{ pollMs: number; timeoutMs: number; maxRetryHours: number; leaseMs: number }>;
   collector?: CollectorOptions;
+  /** The demo site's inbound commerce webhooks block (see docs/webhooks.md). */
+  webhooks?: WebhooksConfigInput;
 }
 
 export interface DemoServer {
@@ -60,6 +63,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoServer> {
         allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`, ...(opts.extraHosts ?? []).map((h) => `http://${h}:${port}`)],
         defaultCountry: 'BR',
         destinations: [{ id: 'meta', type: 'meta', ...meta }],
+        ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
       },
     ],
   };

@@ -14,6 +14,8 @@ import { lazyStore } from '../store/lazy-store.js';
 import { openStore } from '../store/open-store.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { apiRouter } from '../api/routes.js';
+import { webhookRouter } from '../webhooks/routes.js';
 import { browserEventsRoute, corsForAllowedOrigins } from './browser-events-route.js';
 import type { CollectorContext } from './collector-context.js';
 import { sendError } from './errors.js';
@@ -81,6 +83,10 @@ export function buildCollector(config: CollectorConfig, opts: CollectorOptions =
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const ctxForRoutes = (): CollectorContext => ({ config, sites, store, ingest, dispatcher, logger, now: opts.now ?? Date.now });
+  const api = apiRouter(ctxForRoutes());
+  router.use(api);
+  router.use(webhookRouter(ctxForRoutes()));
   const onError: ErrorRequestHandler = (err: { type?: string; status?: number }, _req, res, next) => {
     if (res.headersSent) return next(err);
     if (err.type === 'entity.too.large') return sendError(res, 413, 'payload_too_large', 'the body is larger than 64 kB');
@@ -107,6 +113,7 @@ export function buildCollector(config: CollectorConfig, opts: CollectorOptions =
     ctx,
     async close() {
       clearInterval(purge);
+      await api.close();
       await dispatcher.stop();
       await sender?.close();
       await store.close();

@@ -170,14 +170,94 @@ const PLATFORM_CLICK_ID_FALLBACK: Partial<Record<ClickIdKey, (cookies: FirstPart
   li_fat_id: (c) => cleanValue(c['li_fat_id']), // LinkedIn's Insight Tag cookie
 };
 
+export interface ReadIdentifiersOptions {
+  /**
+   * When given, an `fbclid` in the page URL that the `_fbc` cookie does not already carry
+   * yields a fresh `fbc` = `fb.<subdomainIndex>.<now>.<fbclid>` (Meta: "construct it from
+   * fbclid when there is no cookie"). Without it, only an existing `_fbc` is read.
+   */
+  now?: number;
+  /** Meta's subdomain index for a constructed `fbc`; default 1 ("1 when generated server-side"). */
+  subdomainIndex?: number;
+}
+
+interface ReadIds {
+  ids: Identifiers;
+  /** Click ids that came from the URL or our own `_tk_` cookie (the planner refreshes those). */
+  ownClickIds: ClickIdKey[];
+}
+
+function readIds(cookies: Record<string, string | undefined>, query: URLSearchParams, opts: ReadIdentifiersOptions): ReadIds {
+  const ids: Identifiers = {};
+  const ownClickIds: ClickIdKey[] = [];
+
+  const fbp = cleanValue(cookies['_fbp']);
+  if (fbp !== undefined && FBP_RE.test(fbp)) ids.fbp = fbp;
+
+  // _fbc: a new fbclid in the URL makes a new value; the same fbclid keeps the old one.
+  const fbcRaw = cleanValue(cookies['_fbc']);
+  let fbc = fbcRaw !== undefined && FBC_RE.test(fbcRaw) ? fbcRaw : undefined;
+  const fbclid = param(query, 'fbclid');
+  if (opts.now !== undefined && fbclid !== undefined && (fbc === undefined || !fbcHasClickId(fbc, fbclid))) {
+    const candidate = `fb.${opts.subdomainIndex ?? 1}.${Math.trunc(opts.now)}.${fbclid}`;
+    if (cleanValue(candidate) === candidate) fbc = candidate;
+  }
+  if (fbc !== undefined) ids.fbc = fbc;
+
+  // Other click ids: URL > our _tk_ cookie > the platform's own cookie.
+  for (const { param: name, key } of CLICK_ID_PARAMS) {
+    const value = param(query, name) ?? cleanValue(cookies[clickIdCookieName(key)]);
+    if (value !== undefined) {
+      ids[key] = value;
+      ownClickIds.push(key);
+      continue;
+    }
+    const fromPlatform = PLATFORM_CLICK_ID_FALLBACK[key]?.(cookies);
+    if (fromPlatform !== undefined) ids[key] = fromPlatform;
+  }
+
+  // Platform browser ids.
+  const ttp = cleanValue(cookies['_ttp']);
+  if (ttp !== undefined) ids.ttp = ttp;
+  const ga = gaClientIdFromCookie(cookies['_ga']);
+  if (ga !== undefined && ga.length <= 200) ids.ga_client_id = ga;
+  const scid = cleanValue(cookies['_scid']);
+  if (scid !== undefined) ids.scid = scid;
+  const rdtUuid = cleanValue(cookies['_rdt_uuid']);
+  if (rdtUuid !== undefined) ids.rdt_uuid = rdtUuid;
+  const gaSession = gaSessionIdFromCookies(cookies);
+  if (gaSession !== undefined) ids.ga_session_id = gaSession;
+
+  // Our own visitor and session ids, when well formed.
+  const vid = cleanValue(cookies[VISITOR_COOKIE]);
+  if (vid !== undefined && VISITOR_ID_RE.test(vid)) ids.visitor_id = vid;
+  const sid = cleanValue(cookies[SESSION_COOKIE]);
+  if (sid !== undefined && SESSION_ID_RE.test(sid)) ids.session_id = sid;
+
+  return { ids, ownClickIds };
+}
+
+/**
+ * The identifiers a shopper's cookies (and, optionally, the page URL's click ids) carry,
+ * read only: nothing is minted and no cookie is planned. Malformed values are ignored.
+ * Used by the server API for cookie values a merchant's backend forwards, and by
+ * `planFirstPartyCookies`.
+ */
+export function readIdentifiersFromCookies(
+  cookies: Record<string, string | undefined>,
+  pageUrl?: string,
+  opts: ReadIdentifiersOptions = {},
+): Identifiers {
+  return readIds(cookies, queryOf(pageUrl, ''), opts).ids;
+}
+
 export function planFirstPartyCookies(input: FirstPartyCookieInput): FirstPartyCookiePlan {
   const { cookies, now, secure } = input;
   const random = input.random ?? Math.random;
   const hostname = hostWithoutPort(input.host);
   const domain = cookieDomainFor(input.host);
   const index = subdomainIndexFor(domain);
-  const query = queryOf(input.pageUrl, hostname);
-  const ids: Identifiers = {};
+  const { ids, ownClickIds } = readIds(cookies, queryOf(input.pageUrl, hostname), { now, subdomainIndex: index });
   const setCookies: string[] = [];
 
   const write = (name: string, value: string, maxAge = COOKIE_MAX_AGE_SECONDS): void => {
@@ -196,64 +276,23 @@ export function planFirstPartyCookies(input: FirstPartyCookieInput): FirstPartyC
   };
 
   // _fbp: keep a well-formed one, else mint fb.{index}.{ms}.{random 31-bit}.
-  const existingFbp = cleanValue(cookies['_fbp']);
-  const fbp =
-    existingFbp !== undefined && FBP_RE.test(existingFbp)
-      ? existingFbp
-      : `fb.${index}.${Math.trunc(now)}.${Math.floor(random() * 2147483647)}`;
-  ids.fbp = fbp;
-  write('_fbp', fbp);
+  ids.fbp ??= `fb.${index}.${Math.trunc(now)}.${Math.floor(random() * 2147483647)}`;
+  write('_fbp', ids.fbp);
+  if (ids.fbc !== undefined) write('_fbc', ids.fbc);
 
-  // _fbc: a new fbclid in the URL makes a new value; the same fbclid keeps the old one.
-  const fbclid = param(query, 'fbclid');
-  const existingFbcRaw = cleanValue(cookies['_fbc']);
-  const existingFbc = existingFbcRaw !== undefined && FBC_RE.test(existingFbcRaw) ? existingFbcRaw : undefined;
-  let fbc = existingFbc;
-  if (fbclid !== undefined && (existingFbc === undefined || !fbcHasClickId(existingFbc, fbclid))) {
-    const candidate = `fb.${index}.${Math.trunc(now)}.${fbclid}`;
-    if (cleanValue(candidate) === candidate) fbc = candidate;
+  // Click ids from the URL or our cookies are (re)written to our own cookies; the
+  // platforms' cookies are only read.
+  for (const key of ownClickIds) {
+    const value = ids[key];
+    if (value !== undefined) write(clickIdCookieName(key), value);
   }
-  if (fbc !== undefined) {
-    ids.fbc = fbc;
-    write('_fbc', fbc);
-  }
-
-  // Other click ids: URL > our _tk_ cookie > the platform's own cookie (read only).
-  for (const { param: name, key } of CLICK_ID_PARAMS) {
-    const cookieName = clickIdCookieName(key);
-    const fromUrl = param(query, name);
-    const fromOurs = cleanValue(cookies[cookieName]);
-    const value = fromUrl ?? fromOurs;
-    if (value !== undefined) {
-      ids[key] = value;
-      write(cookieName, value);
-      continue;
-    }
-    const fromPlatform = PLATFORM_CLICK_ID_FALLBACK[key]?.(cookies);
-    if (fromPlatform !== undefined) ids[key] = fromPlatform;
-  }
-
-  // Platform browser ids, read only.
-  const ttp = cleanValue(cookies['_ttp']);
-  if (ttp !== undefined) ids.ttp = ttp;
-  const ga = gaClientIdFromCookie(cookies['_ga']);
-  if (ga !== undefined && ga.length <= 200) ids.ga_client_id = ga;
-  const scid = cleanValue(cookies['_scid']);
-  if (scid !== undefined) ids.scid = scid;
-  const rdtUuid = cleanValue(cookies['_rdt_uuid']);
-  if (rdtUuid !== undefined) ids.rdt_uuid = rdtUuid;
-
-  const gaSession = gaSessionIdFromCookies(cookies);
-  if (gaSession !== undefined) ids.ga_session_id = gaSession;
 
   // Our own visitor id (400 days) and session id (30 minutes, sliding): server events that
   // carry them are linked to this browser's signals. The session id is the session's start
   // in unix seconds, the form GA4 uses.
-  const vid = cleanValue(cookies[VISITOR_COOKIE]);
-  ids.visitor_id = vid !== undefined && VISITOR_ID_RE.test(vid) ? vid : randomUUID();
+  ids.visitor_id ??= randomUUID();
   write(VISITOR_COOKIE, ids.visitor_id);
-  const sid = cleanValue(cookies[SESSION_COOKIE]);
-  ids.session_id = sid !== undefined && /^\d{9,11}$/.test(sid) ? sid : String(Math.floor(now / 1000));
+  ids.session_id ??= String(Math.floor(now / 1000));
   write(SESSION_COOKIE, ids.session_id, SESSION_MAX_AGE_SECONDS);
 
   return { ids, setCookies };
@@ -263,6 +302,7 @@ export const VISITOR_COOKIE = '_tk_vid';
 export const SESSION_COOKIE = '_tk_sid';
 export const SESSION_MAX_AGE_SECONDS = 30 * 60;
 const VISITOR_ID_RE = /^[A-Za-z0-9-]{16,64}$/;
+const SESSION_ID_RE = /^\d{9,11}$/;
 
 /**
  * GA4's session id from its `_ga_<container>` cookie: `GS1.1.<session>.…` (older) or

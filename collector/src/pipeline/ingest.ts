@@ -22,7 +22,7 @@ export interface Ingest {
   ingest(event: CanonicalEvent, site: SiteConfig): Promise<InsertResult>;
 }
 
-type IdentityStore = Pick<Store, 'mergeEventIdentity' | 'upsertVisitorSignals'>;
+type IdentityStore = Pick<Store, 'getEvent' | 'mergeEventIdentity' | 'upsertVisitorSignals'>;
 
 export function createIngest(deps: {
   committer: Committer;
@@ -38,9 +38,13 @@ export function createIngest(deps: {
         deps.onCommitted(event);
       } else if (event.consent.marketing) {
         // The same conversion reported again (the browser's thank-you page and the order
-        // webhook share an order-derived event_id): one conversion, the richest identity.
-        const enriched = await deps.store.mergeEventIdentity(event.site_id, event.event_id, identityOf(event));
-        if (enriched) deps.onCommitted(event);
+        // webhook share an order-derived event_id): one conversion, the richest identity —
+        // unless the stored report was made without marketing consent.
+        const stored = await deps.store.getEvent(event.site_id, event.event_id);
+        if (stored?.event.consent.marketing) {
+          const enriched = await deps.store.mergeEventIdentity(event.site_id, event.event_id, identityOf(event));
+          if (enriched) deps.onCommitted(event);
+        }
       }
       // Remember this browser's latest signals so a server event naming the visitor id
       // (REST API, order webhook) keeps its attribution.
