@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import express from 'express';
 import { openCliContext } from './cli/cli-context.js';
+import { registerConfigCommands } from './cli/config-commands.js';
+import { registerDlqCommands } from './cli/dlq-commands.js';
+import { registerEventCommands } from './cli/event-commands.js';
+import { registerShopifyCommands } from './cli/shopify-commands.js';
 import { registerTokenCommands } from './cli/token-commands.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { startDemo } from './demo/demo-server.js';
@@ -78,23 +82,10 @@ program
     }
   });
 
-const configCmd = program.command('config').description('configuration tools');
-configCmd
-  .command('check')
-  .description('validate a config file and print what it configures')
-  .option('-c, --config <file>', 'config file (default: $TRAKVO_CONFIG)')
-  .action((opts: { config?: string }) => {
-    try {
-      const config = loadConfig(opts.config);
-      for (const site of config.sites) {
-        console.log(`site ${site.id}: origins ${site.allowedOrigins.join(', ')}; destinations ${site.destinations.map((d) => `${d.id} (${d.type}${d.enabled ? '' : ', disabled'})`).join(', ') || 'none'}`);
-      }
-      console.log('config OK');
-    } catch (err) {
-      fail(err);
-    }
-  });
-
 registerTokenCommands(program, { openContext: openCliContext });
+registerConfigCommands(program, { openContext: openCliContext });
+registerDlqCommands(program, { openContext: openCliContext });
+registerEventCommands(program, { openContext: openCliContext });
+registerShopifyCommands(program, { loadConfig });
 
 await program.parseAsync(process.argv);

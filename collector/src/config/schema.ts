@@ -2,7 +2,10 @@
 // error that names the key (`sites[0].destinations[1].pixelId: …`).
 import { z } from 'zod';
 import { ApiConfigSchema, SiteApiConfigSchema } from '../api/config.js';
+import { AdminConfigSchema } from '../dashboard/config.js';
 import { DESTINATIONS } from '../destinations/registry.js';
+import { NotifyConfigSchema } from '../notify/config.js';
+import { ShopifyPixelSiteSchema } from '../shopify/pixel-requests.js';
 import { WebhooksConfigSchema } from '../webhooks/config.js';
 
 const DestinationEntrySchema = z
@@ -66,6 +69,10 @@ export const SiteSchema = z
     api: SiteApiConfigSchema.optional(),
     /** Inbound order webhooks of the site's commerce platforms and their secrets. */
     webhooks: WebhooksConfigSchema.optional(),
+    /** Public key of the site's Shopify custom pixel (its sandbox sends `Origin: null`). */
+    shopifyPixel: ShopifyPixelSiteSchema.optional(),
+    /** Signed webhooks to the merchant: delivered, dead, low match quality, auth failed. */
+    notify: NotifyConfigSchema.optional(),
   })
   .superRefine((site, ctx) => {
     const seen = new Set<string>();
@@ -113,6 +120,8 @@ export const ConfigSchema = z
       .default({ pollMs: 1000, timeoutMs: 10_000, maxRetryHours: 24, leaseMs: 60_000 }),
     /** Server-to-server API: environment of this collector, rate limits and their store. */
     api: ApiConfigSchema.prefault({}),
+    /** The dashboard's login; without it the dashboard is off (404). */
+    admin: AdminConfigSchema.optional(),
     sites: z.array(SiteSchema).min(1, 'configure at least one site'),
   })
   .strict()

@@ -6,9 +6,12 @@
 // `transaction_id`. So this destination sends conversions and leaves `page_view` to the
 // browser's gtag by default (§9.3), and it never invents a session.
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent, CustomData } from '../event/schema.js';
+import { postJson } from './support/batches.js';
+import { outsideWindow, sentTime, unixSeconds, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet, statusReason } from './support/http-response.js';
+import { isIpAddress, ownValue, present, withoutTrailingSlash } from './support/values.js';
 import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
 
 /** A GA4 event name: letters, digits, underscores, starting with a letter, at most 40 characters. */
@@ -46,10 +49,16 @@ const MAX_EVENTS_PER_REQUEST = 25;
 const MAX_BODY_BYTES = 128_000;
 /** `timestamp_micros` may backdate an event by up to 72 hours. */
 const MAX_EVENT_AGE_SEC = 72 * 60 * 60;
-/** Events this close to the limit are skipped: by the time Google checks they could be over it. */
-const AGE_SAFETY_SEC = 5 * 60;
-/** Up to this far ahead is clock skew and is sent as `now`; further ahead is skipped. */
-const MAX_FUTURE_SEC = 5 * 60;
+/**
+ * Skipped 5 minutes before that limit (by the time Google checks they could be over it); up
+ * to 5 minutes ahead is clock skew, sent as now.
+ */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  ageIn: 'hours',
+  tooOld: 'GA4 accepts events up to 72 hours old',
+  future: 'GA4 rejects future timestamps',
+};
 /** Params per event; parameter values are at most 100 characters. */
 const MAX_PARAMS = 25;
 const MAX_PARAM_VALUE_LENGTH = 100;
@@ -102,10 +111,6 @@ const FBP = /^fb\.\d\.(\d{13})\.(\d+)$/;
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
 function reservedName(name: string): boolean {
   return RESERVED_EVENT_NAMES.has(name) || RESERVED_PREFIXES.some((p) => name.startsWith(p));
 }
@@ -137,9 +142,8 @@ export function ga4ClientId(event: CanonicalEvent): string | undefined {
 }
 
 function eventNameFor(event: CanonicalEvent, config: Ga4Config): { name: string } | { skip: string } {
-  const own = config.eventNames;
-  if (own !== undefined && Object.hasOwn(own, event.event_name)) {
-    const name = own[event.event_name]!;
+  const name = ownValue(config.eventNames, event.event_name);
+  if (name !== undefined) {
     if (reservedName(name)) return { skip: `eventNames maps ${event.event_name} to "${name}", a name GA4 reserves` };
     return { name };
   }
@@ -161,12 +165,7 @@ function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefin
   if (!event.consent.marketing) return 'no marketing consent';
   // GA4 is also an analytics tool: without analytics consent nothing goes there either.
   if (!event.consent.analytics) return 'no analytics consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 3600).toFixed(1)} hours old; GA4 accepts events up to 72 hours old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; GA4 rejects future timestamps`;
-  return undefined;
+  return outsideWindow(event, nowSec, EVENT_WINDOW);
 }
 
 function items(custom: CustomData): Record<string, unknown>[] | undefined {
@@ -258,22 +257,21 @@ interface Prepared {
 }
 
 function prepare(event: CanonicalEvent, name: string, clientId: string, nowSec: number): Prepared {
-  const t = Math.min(event.event_time, nowSec);
+  const t = sentTime(event, nowSec);
   return {
     id: event.event_id,
     clientId,
     // Event-level timestamp_micros overrides the request's (events of one request differ in time).
     event: { name, params: params(event, name), timestamp_micros: t * 1_000_000 },
     userData: userData(event),
-    ip: present(event.ip) && isIP(event.ip) !== 0 ? event.ip : undefined,
+    ip: isIpAddress(event.ip) ? event.ip : undefined,
   };
 }
 
 function collectUrl(config: Ga4Config): string {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const path = config.validate ? '/debug/mp/collect' : '/mp/collect';
   const query = new URLSearchParams({ measurement_id: config.measurementId, api_secret: config.apiSecret });
-  return `${base}${path}?${query.toString()}`;
+  return `${withoutTrailingSlash(config.baseUrl)}${path}?${query.toString()}`;
 }
 
 function requestBody(group: Prepared[]): Record<string, unknown> {
@@ -292,7 +290,7 @@ function requestBody(group: Prepared[]): Record<string, unknown> {
 }
 
 function map(events: CanonicalEvent[], config: Ga4Config, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
+  const nowSec = unixSeconds(now);
   const skipped: Skipped[] = [];
   // One request per client_id; Map keeps first-seen order.
   const byClient = new Map<string, Prepared[]>();
@@ -321,13 +319,7 @@ function map(events: CanonicalEvent[], config: Ga4Config, now: Date): MapResult 
   const url = collectUrl(config);
   const requests: DestinationRequest[] = [];
   const emit = (group: Prepared[]): void => {
-    requests.push({
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(requestBody(group)),
-      eventIds: group.map((p) => p.id),
-    });
+    requests.push(postJson(url, requestBody(group), group.map((p) => p.id)));
   };
   for (const group of byClient.values()) {
     let chunk: Prepared[] = [];
@@ -351,39 +343,6 @@ function map(events: CanonicalEvent[], config: Ga4Config, now: Date): MapResult 
 // nothing to read. The validation endpoint answers 200 with `validationMessages`, and any
 // message there is an error.
 
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `Retry-After` in seconds or as an HTTP date (measured from the server's `Date` if given). */
-function waitMs(headers: DestinationResponse['headers']): number | undefined {
-  const retryAfter = header(headers, 'retry-after')?.trim();
-  if (!retryAfter) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-  const at = Date.parse(retryAfter);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
 function describeMessages(messages: unknown[]): string {
   const parts = messages.map((m) => {
     if (!isObject(m)) return String(m);
@@ -397,10 +356,9 @@ function describeMessages(messages: unknown[]): string {
 
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
-  const afterMs = waitMs(response.headers);
-  const retry = (reason: string): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
+  const afterMs = retryAfterMs(response.headers);
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     if (response.body.trim() === '') return { kind: 'delivered' };
     const json = parseJson(response.body);
     if (isObject(json) && Array.isArray(json.validationMessages)) {
@@ -409,12 +367,9 @@ function classify(response: DestinationResponse): Outcome {
         : { kind: 'dead', reason: describeMessages(json.validationMessages) };
     }
     // Google's collect answers with no body; this is someone else (a proxy page?).
-    return retry(`HTTP ${status} that is not Google's answer: ${snippet(response.body)}`);
+    return retry(`HTTP ${status} that is not Google's answer: ${snippet(response.body)}`, afterMs);
   }
-  const reason = `GA4 HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'dead', reason };
-  return retry(reason);
+  return outcomeOfStatus(status, statusReason(status, response.body, 'GA4'), afterMs, { otherwise: 'retry' });
 }
 
 export const ga4Destination: Destination<Ga4Config> = {

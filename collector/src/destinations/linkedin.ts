@@ -10,7 +10,11 @@
 // documents no test mode (use a separate conversion rule for testing).
 import { z } from 'zod';
 import type { CanonicalEvent } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapSendable, postJson } from './support/batches.js';
+import { outsideWindow, sentTime, unixSeconds, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, isTransientStatus, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet, statusReason } from './support/http-response.js';
+import { present, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 const URN_PREFIX = 'urn:lla:llaPartnerConversion:';
 
@@ -39,16 +43,15 @@ export type LinkedinConfig = z.infer<typeof LinkedinConfigSchema>;
 const MAX_BATCH = 5000;
 /** LinkedIn: events older than 90 days are rejected. */
 const MAX_EVENT_AGE_SEC = 90 * 24 * 60 * 60;
-/** Skipped this close to the limit: in flight and with clocks apart they could cross it. */
-const AGE_SAFETY_SEC = 60 * 60;
-/** Up to this far ahead is clock skew (sent as now); further is a wrong time (skipped). */
-const MAX_FUTURE_SEC = 5 * 60;
+/** Skipped an hour before that limit; up to 5 minutes ahead is clock skew, sent as now. */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  safetySec: 60 * 60,
+  tooOld: 'LinkedIn accepts events up to 90 days old',
+  future: 'LinkedIn rejects future events',
+};
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
-
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
 
 /** Amount as LinkedIn wants it: a decimal string ("129.9"), never exponent notation. */
 function amount(value: number): string {
@@ -70,11 +73,8 @@ function whyNotSendable(event: CanonicalEvent, config: LinkedinConfig, nowSec: n
   if (config.conversions[event.event_name] === undefined) {
     return `no LinkedIn conversion rule for "${event.event_name}" (config.conversions)`;
   }
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; LinkedIn accepts events up to 90 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; LinkedIn rejects future events`;
+  const outside = outsideWindow(event, nowSec, EVENT_WINDOW);
+  if (outside !== undefined) return outside;
   // userInfo (names, company) would need cleartext, which Trakvo never keeps.
   if (userIds(event).length === 0) return 'no hashed email or li_fat_id; LinkedIn needs at least one user id';
   return undefined;
@@ -84,7 +84,7 @@ function conversionEvent(event: CanonicalEvent, config: LinkedinConfig, nowSec: 
   const out: Record<string, unknown> = {
     conversion: config.conversions[event.event_name],
     // Epoch milliseconds.
-    conversionHappenedAt: Math.min(event.event_time, nowSec) * 1000,
+    conversionHappenedAt: sentTime(event, nowSec) * 1000,
   };
   const { value, currency } = event.custom;
   if (value !== undefined && currency !== undefined) out.conversionValue = { currencyCode: currency, amount: amount(value) };
@@ -95,37 +95,19 @@ function conversionEvent(event: CanonicalEvent, config: LinkedinConfig, nowSec: 
 }
 
 function batchRequest(events: CanonicalEvent[], config: LinkedinConfig, nowSec: number): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
-  return {
-    method: 'POST',
-    url: `${base}/rest/conversionEvents`,
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${config.accessToken}`,
-      'linkedin-version': config.apiVersion,
-      'x-restli-protocol-version': '2.0.0',
-      // Always the batch method, even for one event: one request and one answer shape.
-      'x-restli-method': 'BATCH_CREATE',
-    },
-    body: JSON.stringify({ elements: events.map((e) => conversionEvent(e, config, nowSec)) }),
-    eventIds: events.map((e) => e.event_id),
-  };
+  const body = { elements: events.map((e) => conversionEvent(e, config, nowSec)) };
+  return postJson(`${withoutTrailingSlash(config.baseUrl)}/rest/conversionEvents`, body, events.map((e) => e.event_id), {
+    authorization: `Bearer ${config.accessToken}`,
+    'linkedin-version': config.apiVersion,
+    'x-restli-protocol-version': '2.0.0',
+    // Always the batch method, even for one event: one request and one answer shape.
+    'x-restli-method': 'BATCH_CREATE',
+  });
 }
 
 function map(events: CanonicalEvent[], config: LinkedinConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: CanonicalEvent[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, config, nowSec);
-    if (reason !== undefined) skipped.push({ eventId: event.event_id, reason });
-    else sendable.push(event);
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    requests.push(batchRequest(sendable.slice(i, i + MAX_BATCH), config, nowSec));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapSendable(events, MAX_BATCH, (e) => whyNotSendable(e, config, nowSec), (batch) => batchRequest(batch, config, nowSec));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
@@ -137,33 +119,6 @@ function map(events: CanonicalEvent[], config: LinkedinConfig, now: Date): MapRe
 //   429 throttled (per app and per member, per day) → retry · 5xx → retry
 //   400/404/422 invalid request, unknown rule → dead
 
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function retryAfterMs(headers: DestinationResponse['headers']): number | undefined {
-  const value = header(headers, 'retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
 function describeError(status: number, err: Record<string, unknown>): string {
   const parts = [`LinkedIn HTTP ${status}`];
   if (typeof err.code === 'string') parts.push(err.code);
@@ -172,30 +127,24 @@ function describeError(status: number, err: Record<string, unknown>): string {
   return parts.join(' — ').slice(0, 2000);
 }
 
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
   const json = parseJson(response.body);
   const afterMs = retryAfterMs(response.headers);
-  const retry = (reason: string): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     const elements = isObject(json) && Array.isArray(json.elements) ? json.elements : undefined;
     if (!elements) {
       // A single create answers 201 with no body; anything else is not LinkedIn (a proxy?).
       // Sending again is safe: LinkedIn deduplicates on eventId.
-      return response.body.trim() === '' ? { kind: 'delivered' } : retry(`HTTP ${status} without elements: ${snippet(response.body)}`);
+      return response.body.trim() === '' ? { kind: 'delivered' } : retry(`HTTP ${status} without elements: ${snippet(response.body)}`, afterMs);
     }
     const failures: string[] = [];
     let permanent = false;
     elements.forEach((el, i) => {
       const s = isObject(el) && typeof el.status === 'number' ? el.status : undefined;
-      if (s !== undefined && s >= 200 && s < 300) return;
-      if (s !== undefined && s !== 408 && s !== 429 && s < 500) permanent = true;
+      if (s !== undefined && isSuccess(s)) return;
+      if (s !== undefined && !isTransientStatus(s)) permanent = true;
       const err = isObject(el) && isObject(el.error) ? el.error : {};
       failures.push(`element ${i}: ${describeError(s ?? 0, err)}`);
     });
@@ -204,15 +153,14 @@ function classify(response: DestinationResponse): Outcome {
     // One invalid event: dead, and the dispatcher splits the batch until each bad event
     // stands alone (the good ones sent again are deduplicated on eventId). Only transient
     // element errors: the whole request is tried again later.
-    return permanent ? { kind: 'dead', reason } : retry(reason);
+    return permanent ? { kind: 'dead', reason } : retry(reason, afterMs);
   }
 
-  const reason = isObject(json) ? describeError(status, json) : `LinkedIn HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
+  const reason = isObject(json) ? describeError(status, json) : statusReason(status, response.body, 'LinkedIn');
   // 426: the configured LinkedIn-Version is not (or no longer) active. Like a bad token it
   // refuses every event until an operator changes the config: keep the events, pause.
-  if (status === 401 || status === 403 || status === 426) return { kind: 'auth', reason };
-  if (status === 408 || status === 429 || status >= 500) return retry(reason);
-  return { kind: 'dead', reason };
+  if (status === 426) return { kind: 'auth', reason };
+  return outcomeOfStatus(status, reason, afterMs);
 }
 
 export const linkedinDestination: Destination<LinkedinConfig> = {

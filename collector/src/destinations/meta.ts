@@ -1,10 +1,13 @@
 // Meta Conversions API: how a canonical event becomes a Meta server event, and what Meta's
 // answer means. Every Meta field name, limit and error code lives in this file and nowhere
 // else. Reference: shared/reference/destinations.md §1.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent, CustomData } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapSendable, postJson } from './support/batches.js';
+import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
+import { header, isObject, isSuccess, isTransientStatus, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet, statusReason } from './support/http-response.js';
+import { isIpAddress, present, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const MetaConfigSchema = z.object({
   type: z.literal('meta'),
@@ -26,16 +29,17 @@ export type MetaConfig = z.infer<typeof MetaConfigSchema>;
 const MAX_BATCH = 1000;
 const MAX_EVENT_AGE_SEC = 7 * 24 * 60 * 60;
 /**
- * Events this close to the 7-day limit are skipped too: by the time Meta checks (request in
+ * Events 5 minutes from the 7-day limit are skipped too: by the time Meta checks (request in
  * flight, clocks a little apart) they could be over it, and one such event makes Meta
- * reject the whole batch of up to 1,000.
+ * reject the whole batch of up to 1,000. Meta rejects future event times: up to 5 minutes
+ * ahead is clock skew (a browser clock, another machine) and the time is sent as `now`;
+ * further ahead the time is wrong: skipped.
  */
-const AGE_SAFETY_SEC = 5 * 60;
-/**
- * Meta rejects future event times. Up to this much ahead is clock skew (a browser clock,
- * another machine): the time is sent as `now`. Further ahead the time is wrong: skipped.
- */
-const MAX_FUTURE_SEC = 5 * 60;
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  tooOld: 'Meta accepts events up to 7 days old',
+  future: 'Meta rejects future events',
+};
 
 /** Hashed customer-information keys we send, in the canonical event under the same names. */
 const HASHED_USER_KEYS = ['em', 'ph', 'fn', 'ln', 'ct', 'st', 'zp', 'country', 'db', 'ge', 'external_id'] as const;
@@ -95,18 +99,10 @@ function classOfCode(code: number): CodeClass | undefined {
 
 type ServerEvent = Record<string, unknown>;
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
 /** Why Meta would reject this event on its own (and with it the whole batch), if it would. */
 function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
-  if (!event.consent.marketing) return 'no marketing consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; Meta accepts events up to 7 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; Meta rejects future events`;
+  const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
+  if (notAllowed !== undefined) return notAllowed;
   if (event.event_name === 'Purchase' && (event.custom.value === undefined || event.custom.currency === undefined)) {
     return 'Purchase without custom.value and custom.currency; Meta requires both';
   }
@@ -123,7 +119,7 @@ function userData(event: CanonicalEvent): Record<string, string> {
   }
   // Sent as they are. A malformed value would make Meta reject the whole batch, so it is
   // left out instead (the event still counts, just with a weaker match).
-  if (present(event.ip) && isIP(event.ip) !== 0) out.client_ip_address = event.ip;
+  if (isIpAddress(event.ip)) out.client_ip_address = event.ip;
   if (present(event.user_agent)) out.client_user_agent = event.user_agent;
   if (present(event.ids.fbp) && FB_COOKIE.test(event.ids.fbp)) out.fbp = event.ids.fbp;
   if (present(event.ids.fbc) && FB_COOKIE.test(event.ids.fbc)) out.fbc = event.ids.fbc;
@@ -173,7 +169,7 @@ function serverEvent(event: CanonicalEvent, nowSec: number): ServerEvent {
   const website = present(event.url) && user_data.client_user_agent !== undefined;
   const out: ServerEvent = {
     event_name: event.event_name,
-    event_time: Math.min(event.event_time, nowSec),
+    event_time: sentTime(event, nowSec),
     event_id: event.event_id,
     action_source: website ? 'website' : 'system_generated',
   };
@@ -186,7 +182,6 @@ function serverEvent(event: CanonicalEvent, nowSec: number): ServerEvent {
 }
 
 function eventsRequest(events: CanonicalEvent[], config: MetaConfig, nowSec: number): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const body: Record<string, unknown> = {
     data: events.map((e) => serverEvent(e, nowSec)),
     // In the body, not the query string, so the token stays out of proxy and access logs.
@@ -194,29 +189,13 @@ function eventsRequest(events: CanonicalEvent[], config: MetaConfig, nowSec: num
   };
   if (config.testEventCode !== undefined) body.test_event_code = config.testEventCode;
   if (config.partnerAgent !== undefined) body.partner_agent = config.partnerAgent;
-  return {
-    method: 'POST',
-    url: `${base}/${config.apiVersion}/${encodeURIComponent(config.pixelId)}/events`,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    eventIds: events.map((e) => e.event_id),
-  };
+  const url = `${withoutTrailingSlash(config.baseUrl)}/${config.apiVersion}/${encodeURIComponent(config.pixelId)}/events`;
+  return postJson(url, body, events.map((e) => e.event_id));
 }
 
 function map(events: CanonicalEvent[], config: MetaConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: CanonicalEvent[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, nowSec);
-    if (reason !== undefined) skipped.push({ eventId: event.event_id, reason });
-    else sendable.push(event);
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    requests.push(eventsRequest(sendable.slice(i, i + MAX_BATCH), config, nowSec));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapSendable(events, MAX_BATCH, (e) => whyNotSendable(e, nowSec), (batch) => eventsRequest(batch, config, nowSec));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
@@ -232,36 +211,12 @@ interface MetaError {
   fbtrace_id?: unknown;
 }
 
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** How long Meta asked us to wait: `Retry-After` (seconds or HTTP date), else the BUC header. */
 function waitMs(headers: DestinationResponse['headers']): number | undefined {
-  const retryAfter = header(headers, 'retry-after')?.trim();
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) {
-      // Measured against the server's own Date header when present, so clock skew between
-      // us and Meta does not distort the wait.
-      const serverNow = Date.parse(header(headers, 'date') ?? '');
-      return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-    }
-  }
+  return retryAfterMs(headers) ?? businessUseCaseWaitMs(headers);
+}
+
+function businessUseCaseWaitMs(headers: DestinationResponse['headers']): number | undefined {
   // X-Business-Use-Case-Usage: {"<id>":[{"type":…,"estimated_time_to_regain_access":<minutes>}]}
   const usage = parseJson(header(headers, 'x-business-use-case-usage') ?? '');
   if (isObject(usage)) {
@@ -289,41 +244,31 @@ function describe(status: number, err: MetaError): string {
   return parts.join(' — ').slice(0, 2000);
 }
 
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
   const json = parseJson(response.body);
   const err = isObject(json) && isObject(json.error) ? (json.error as MetaError) : undefined;
   const afterMs = waitMs(response.headers);
-  const retry = (reason: string): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
 
-  if (status >= 200 && status < 300 && !err) {
+  if (isSuccess(status) && !err) {
     if (isObject(json) && typeof json.events_received === 'number') return { kind: 'delivered' };
     // Not Meta's answer (a proxy page?): the events may not have arrived. Sending again is
     // safe, Meta deduplicates on event_name + event_id.
-    return retry(`HTTP ${status} without events_received: ${snippet(response.body)}`);
+    return retry(`HTTP ${status} without events_received: ${snippet(response.body)}`, afterMs);
   }
 
   if (err) {
     const reason = describe(status, err);
     const cls = typeof err.code === 'number' ? classOfCode(err.code) : undefined;
     if (cls === 'auth') return { kind: 'auth', reason };
-    if (cls === 'retry' || err.is_transient === true) return retry(reason);
+    if (cls === 'retry' || err.is_transient === true) return retry(reason, afterMs);
     if (cls === 'dead') return { kind: 'dead', reason };
     // An unknown code: the HTTP status decides.
-    if (status === 429 || status === 408 || status >= 500) return retry(reason);
-    return { kind: 'dead', reason };
+    return isTransientStatus(status) ? retry(reason, afterMs) : { kind: 'dead', reason };
   }
 
   // No Meta error JSON (a load balancer or proxy answered).
-  const reason = `HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'dead', reason };
-  return retry(reason);
+  return outcomeOfStatus(status, statusReason(status, response.body), afterMs, { otherwise: 'retry' });
 }
 
 export const metaDestination: Destination<MetaConfig> = {

@@ -6,10 +6,13 @@
 // could read; there we follow integrations built against that guide (walkerOS's Microsoft
 // UET CAPI destination and another connector that cites it, Segment's ms-bing-capi) and
 // say which.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapSendable, postJson } from './support/batches.js';
+import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, outcomeOfStatus, parseJson, retry, retryAfterMs, statusReason } from './support/http-response.js';
+import { isIpAddress, present, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const MicrosoftConfigSchema = z.object({
   type: z.literal('microsoft'),
@@ -42,10 +45,12 @@ export type MicrosoftConfig = z.infer<typeof MicrosoftConfigSchema>;
 const MAX_BATCH = 1000;
 /** eventTime must be within the last 7 days ⚠ (integrations verified against the guide). */
 const MAX_EVENT_AGE_SEC = 7 * 24 * 60 * 60;
-/** Skipped this close to the limit: in flight and with clocks apart they could cross it. */
-const AGE_SAFETY_SEC = 5 * 60;
-/** Up to this far ahead is clock skew (sent as now); further is a wrong time (skipped). */
-const MAX_FUTURE_SEC = 5 * 60;
+/** Skipped 5 minutes before that limit; up to 5 minutes ahead is clock skew, sent as now. */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  tooOld: 'Microsoft accepts events up to 7 days old',
+  future: 'Microsoft rejects future events',
+};
 
 /**
  * Canonical names → UET event actions, Microsoft's recommended (GA4-style) names ⚠. PageView
@@ -77,10 +82,6 @@ const PAGE_TYPES: Record<string, string> = {
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
 /**
  * The click id as Microsoft wants it: a GUID, 32 hex digits (with or without dashes). The
  * `_uetmsclkid` cookie stores it as `_uet<id>` ⚠, so that prefix is removed. Anything else
@@ -104,7 +105,7 @@ function userData(event: CanonicalEvent): Record<string, string> {
   // Trakvo's first-party visitor id.
   if (present(event.user.external_id)) out.externalId = event.user.external_id;
   if (present(event.ids.visitor_id)) out.anonymousId = event.ids.visitor_id;
-  if (present(event.ip) && isIP(event.ip) !== 0) out.clientIpAddress = event.ip;
+  if (isIpAddress(event.ip)) out.clientIpAddress = event.ip;
   if (present(event.user_agent)) out.clientUserAgent = event.user_agent;
   return out;
 }
@@ -140,12 +141,8 @@ function customData(event: CanonicalEvent): Record<string, unknown> | undefined 
 }
 
 function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
-  if (!event.consent.marketing) return 'no marketing consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; Microsoft accepts events up to 7 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; Microsoft rejects future events`;
+  const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
+  if (notAllowed !== undefined) return notAllowed;
   if (event.event_name === 'PageView' && !present(event.url)) return 'PageView without url; a UET pageLoad event requires eventSourceUrl';
   const ud = userData(event);
   if (!MATCH_KEYS.some((k) => ud[k] !== undefined)) {
@@ -163,7 +160,7 @@ function serverEvent(event: CanonicalEvent, config: MicrosoftConfig, nowSec: num
   };
   if (!pageLoad) out.eventName = config.eventNames[event.event_name] ?? DEFAULT_EVENT_NAMES[event.event_name] ?? event.event_name;
   // Unix seconds.
-  out.eventTime = Math.min(event.event_time, nowSec);
+  out.eventTime = sentTime(event, nowSec);
   if (present(event.url)) out.eventSourceUrl = event.url;
   if (present(event.referrer)) out.referrerUrl = event.referrer;
   if (present(event.title)) out.pageTitle = event.title;
@@ -176,34 +173,17 @@ function serverEvent(event: CanonicalEvent, config: MicrosoftConfig, nowSec: num
 }
 
 function eventsRequest(events: CanonicalEvent[], config: MicrosoftConfig, nowSec: number): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const body: Record<string, unknown> = { data: events.map((e) => serverEvent(e, config, nowSec)) };
   // Request-level, as the guide's integrations send it ⚠ (Segment puts it in each event).
   body.continueOnValidationError = config.continueOnValidationError;
   if (config.dataProvider !== undefined) body.dataProvider = config.dataProvider;
-  return {
-    method: 'POST',
-    url: `${base}/v1/${encodeURIComponent(config.tagId)}/events`,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${config.accessToken}` },
-    body: JSON.stringify(body),
-    eventIds: events.map((e) => e.event_id),
-  };
+  const url = `${withoutTrailingSlash(config.baseUrl)}/v1/${encodeURIComponent(config.tagId)}/events`;
+  return postJson(url, body, events.map((e) => e.event_id), { authorization: `Bearer ${config.accessToken}` });
 }
 
 function map(events: CanonicalEvent[], config: MicrosoftConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: CanonicalEvent[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, nowSec);
-    if (reason !== undefined) skipped.push({ eventId: event.event_id, reason });
-    else sendable.push(event);
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    requests.push(eventsRequest(sendable.slice(i, i + MAX_BATCH), config, nowSec));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapSendable(events, MAX_BATCH, (e) => whyNotSendable(e, nowSec), (batch) => eventsRequest(batch, config, nowSec));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
@@ -211,38 +191,6 @@ function map(events: CanonicalEvent[], config: MicrosoftConfig, now: Date): MapR
 // "propertyName","errorMessage","errorCode","isWarning"}]},"traceId"}`; warnings do not
 // reject an event. 401/403: token rejected (or the tag not enabled for CAPI) → auth.
 // 400 with details: invalid events → dead. 429, 5xx → retry.
-
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function retryAfterMs(headers: DestinationResponse['headers']): number | undefined {
-  const value = header(headers, 'retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
 
 /** Microsoft's message with its per-event errors (warnings left out), or undefined. */
 function describe(status: number, json: unknown): { text: string; eventErrors: number } | undefined {
@@ -267,21 +215,18 @@ function classify(response: DestinationResponse): Outcome {
   const { status } = response;
   const json = parseJson(response.body);
   const described = describe(status, json);
-  const reason = described?.text ?? `Microsoft HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
+  const reason = described?.text ?? statusReason(status, response.body, 'Microsoft');
   const afterMs = retryAfterMs(response.headers);
-  const retry = (): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     // Some events refused (continueOnValidationError: true): dead, so the dispatcher
     // isolates them; the accepted ones sent again are deduplicated on eventId.
     if (described && described.eventErrors > 0) return { kind: 'dead', reason };
     if (isObject(json) && typeof json.eventsReceived === 'number') return { kind: 'delivered' };
     // Not Microsoft's answer (a proxy page?): send again, deduplicated on eventId.
-    return retry();
+    return retry(reason, afterMs);
   }
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status === 408 || status === 429 || status >= 500) return retry();
-  return { kind: 'dead', reason };
+  return outcomeOfStatus(status, reason, afterMs);
 }
 
 export const microsoftDestination: Destination<MicrosoftConfig> = {

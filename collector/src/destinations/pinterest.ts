@@ -3,10 +3,13 @@
 // this file and nowhere else. Reference: shared/reference/destinations.md §5.1, checked against
 // Pinterest's official OpenAPI description (github.com/pinterest/api-description,
 // `v5/openapi.json`, operation `events/create`), which is followed where the reference has ⚠.
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent, CustomData } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapPrepared, postJson, type Verdict } from './support/batches.js';
+import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, outcomeOfStatus, parseJsonObject, retry, retryAfterMs, snippet } from './support/http-response.js';
+import { isHttpUrl, isIpAddress, ownValue, present, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 /** `event_name` values the OpenAPI description lists (anything else is refused). */
 export const PINTEREST_EVENT_NAMES = [
@@ -42,10 +45,12 @@ const MAX_BATCH = 1000;
  * are reported as offline [3p]. Seven days, like Meta, keeps retries bounded.
  */
 const MAX_EVENT_AGE_SEC = 7 * 24 * 60 * 60;
-/** Events this close to the age limit are skipped. */
-const AGE_SAFETY_SEC = 5 * 60;
-/** Up to this far ahead is clock skew and is sent as `now`; further ahead is skipped. */
-const MAX_FUTURE_SEC = 5 * 60;
+/** Skipped 5 minutes before that limit; up to 5 minutes ahead is clock skew, sent as now. */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  tooOld: 'Pinterest events are sent up to 7 days old',
+  future: 'Pinterest rejects future events',
+};
 
 /** Meta-style standard names → Pinterest event_name (reference §5.6). */
 const EVENT_NAMES = new Map<string, (typeof PINTEREST_EVENT_NAMES)[number]>([
@@ -81,20 +86,9 @@ const RETRY_CODES = new Set([
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
-/** Only http(s) page URLs are sent as event_source_url. */
-function httpUrl(s: string | undefined): s is string {
-  return s !== undefined && /^https?:\/\/\S+$/i.test(s);
-}
-
 function eventNameFor(event: CanonicalEvent, config: PinterestConfig): { name: string } | { skip: string } {
-  const own = config.eventNames;
-  if (own !== undefined && Object.hasOwn(own, event.event_name)) return { name: own[event.event_name]! };
-  const standard = EVENT_NAMES.get(event.event_name);
-  if (standard !== undefined) return { name: standard };
+  const name = ownValue(config.eventNames, event.event_name) ?? EVENT_NAMES.get(event.event_name);
+  if (name !== undefined) return { name };
   return {
     skip: `Pinterest has no "${event.event_name}" event; map it in eventNames (e.g. to "custom") to send it`,
   };
@@ -111,7 +105,7 @@ function userData(event: CanonicalEvent): Record<string, unknown> {
     const v = event.user[key];
     if (present(v)) out[key] = [v];
   }
-  if (present(event.ip) && isIP(event.ip) !== 0) out.client_ip_address = event.ip;
+  if (isIpAddress(event.ip)) out.client_ip_address = event.ip;
   if (present(event.user_agent)) out.client_user_agent = event.user_agent;
   // The `epik` click id (URL parameter on ad clicks, `_epik` cookie), unhashed.
   if (present(event.ids.epik)) out.click_id = event.ids.epik;
@@ -159,104 +153,40 @@ function conversionEvent(event: CanonicalEvent, name: string, ud: Record<string,
     // Pinterest cannot deduplicate `offline` events against the tag, so `web` is also what
     // keeps a webhook purchase from counting twice.
     action_source: 'web',
-    event_time: Math.min(event.event_time, nowSec),
+    event_time: sentTime(event, nowSec),
     // Deduplicated against the tag's `pintrk('track', …, { event_id })`.
     event_id: event.event_id,
   };
-  if (httpUrl(event.url)) out.event_source_url = event.url;
+  if (isHttpUrl(event.url)) out.event_source_url = event.url;
   out.user_data = ud;
   const cd = customData(event.custom);
   if (cd) out.custom_data = cd;
   return out;
 }
 
-/** Why Pinterest would reject this event (and with it a batch), if it would. */
-function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
-  if (!event.consent.marketing) return 'no marketing consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; Pinterest events are sent up to 7 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; Pinterest rejects future events`;
-  return undefined;
+/** The conversion event Pinterest is sent, or why it would reject it (and with it a batch). */
+function judge(event: CanonicalEvent, config: PinterestConfig, nowSec: number): Verdict<Record<string, unknown>> {
+  const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
+  if (notAllowed !== undefined) return { skip: notAllowed };
+  const name = eventNameFor(event, config);
+  if ('skip' in name) return name;
+  const ud = userData(event);
+  if (!matchable(ud)) return { skip: 'Pinterest requires a hashed email, or IP address and user agent' };
+  return { send: conversionEvent(event, name.name, ud, nowSec) };
 }
 
 function eventsRequest(events: Record<string, unknown>[], ids: string[], config: PinterestConfig): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const test = config.test ? '?test=true' : '';
-  return {
-    method: 'POST',
-    url: `${base}/v5/ad_accounts/${encodeURIComponent(config.adAccountId)}/events${test}`,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${config.accessToken}` },
-    body: JSON.stringify({ data: events }),
-    eventIds: ids,
-  };
+  const url = `${withoutTrailingSlash(config.baseUrl)}/v5/ad_accounts/${encodeURIComponent(config.adAccountId)}/events${test}`;
+  return postJson(url, { data: events }, ids, { authorization: `Bearer ${config.accessToken}` });
 }
 
 function map(events: CanonicalEvent[], config: PinterestConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: { id: string; event: Record<string, unknown> }[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, nowSec);
-    if (reason !== undefined) {
-      skipped.push({ eventId: event.event_id, reason });
-      continue;
-    }
-    const name = eventNameFor(event, config);
-    if ('skip' in name) {
-      skipped.push({ eventId: event.event_id, reason: name.skip });
-      continue;
-    }
-    const ud = userData(event);
-    if (!matchable(ud)) {
-      skipped.push({ eventId: event.event_id, reason: 'Pinterest requires a hashed email, or IP address and user agent' });
-      continue;
-    }
-    sendable.push({ id: event.event_id, event: conversionEvent(event, name.name, ud, nowSec) });
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    const chunk = sendable.slice(i, i + MAX_BATCH);
-    requests.push(eventsRequest(chunk.map((c) => c.event), chunk.map((c) => c.id), config));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapPrepared(events, MAX_BATCH, (e) => judge(e, config, nowSec), (batch, ids) => eventsRequest(batch, ids, config));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
-
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `Retry-After` in seconds or as an HTTP date (measured from the server's `Date` if given). */
-function waitMs(headers: DestinationResponse['headers']): number | undefined {
-  const retryAfter = header(headers, 'retry-after')?.trim();
-  if (!retryAfter) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-  const at = Date.parse(retryAfter);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
 
 /** The per-event messages of a response (`events` at the top, or under `details` on a 422). */
 function failedEvents(json: Record<string, unknown>): string[] {
@@ -281,12 +211,10 @@ function describe(status: number, json: Record<string, unknown> | undefined, bod
 
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
-  const parsed = parseJson(response.body);
-  const json = isObject(parsed) ? parsed : undefined;
-  const afterMs = waitMs(response.headers);
-  const retry = (reason: string): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
+  const json = parseJsonObject(response.body);
+  const afterMs = retryAfterMs(response.headers);
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     if (json && typeof json.num_events_received === 'number') {
       // A 200 should mean every event was processed; if some were not, treat it like the 422.
       if (failedEvents(json).length > 0) return { kind: 'dead', reason: describe(status, json, response.body) };
@@ -294,18 +222,16 @@ function classify(response: DestinationResponse): Outcome {
     }
     // Not Pinterest's answer (a proxy page?): the events may not have arrived. Sending again
     // is safe, Pinterest deduplicates on event_id.
-    return retry(`HTTP ${status} without num_events_received: ${snippet(response.body)}`);
+    return retry(`HTTP ${status} without num_events_received: ${snippet(response.body)}`, afterMs);
   }
 
   const reason = describe(status, json, response.body);
   const code = typeof json?.code === 'number' ? json.code : undefined;
   if (code !== undefined && AUTH_CODES.has(code)) return { kind: 'auth', reason };
-  if (code !== undefined && RETRY_CODES.has(code)) return retry(reason);
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
+  if (code !== undefined && RETRY_CODES.has(code)) return retry(reason, afterMs);
   // 422: some events were not processed. Dead, so the dispatcher splits the batch until the
   // bad events are alone; the good ones sent again are deduplicated on event_id.
-  if (status === 408 || status === 429 || status >= 500) return retry(reason);
-  return { kind: 'dead', reason };
+  return outcomeOfStatus(status, reason, afterMs);
 }
 
 export const pinterestDestination: Destination<PinterestConfig> = {

@@ -5,11 +5,13 @@
 // Reddit-maintained Segment destination (segmentio/action-destinations
 // `reddit-conversions-api/V3-API-REFERENCE.md`, partner-owned by Reddit). Where the docs are
 // silent we follow that destination and say so.
-import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapSendable, postJson } from './support/batches.js';
+import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet } from './support/http-response.js';
+import { isIpAddress, present, sha256Hex, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const RedditConfigSchema = z.object({
   type: z.literal('reddit'),
@@ -32,10 +34,12 @@ export type RedditConfig = z.infer<typeof RedditConfigSchema>;
 const MAX_BATCH = 1000;
 /** Reddit: events must be sent within 7 days (168 h) of happening. */
 const MAX_EVENT_AGE_SEC = 7 * 24 * 60 * 60;
-/** Skipped this close to the limit: in flight and with clocks apart they could cross it. */
-const AGE_SAFETY_SEC = 5 * 60;
-/** Up to this far ahead is clock skew (sent as now); further is a wrong time (skipped). */
-const MAX_FUTURE_SEC = 5 * 60;
+/** Skipped 5 minutes before that limit; up to 5 minutes ahead is clock skew, sent as now. */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  tooOld: 'Reddit accepts events up to 7 days old',
+  future: 'Reddit rejects future events',
+};
 /** Reddit: `custom_event_name` is at most 64 characters. */
 const MAX_CUSTOM_NAME = 64;
 
@@ -56,14 +60,6 @@ const ITEM_COUNT_TYPES = new Set(['ADD_TO_CART', 'ADD_TO_WISHLIST', 'PURCHASE', 
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
-function sha256Hex(s: string): string {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
-}
-
 function trackingType(name: string): { tracking_type: string; custom_event_name?: string } {
   const standard = TRACKING_TYPES[name];
   // A custom name must match the pixel's custom name exactly for Reddit to deduplicate.
@@ -71,12 +67,8 @@ function trackingType(name: string): { tracking_type: string; custom_event_name?
 }
 
 function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
-  if (!event.consent.marketing) return 'no marketing consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; Reddit accepts events up to 7 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; Reddit rejects future events`;
+  const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
+  if (notAllowed !== undefined) return notAllowed;
   if (!TRACKING_TYPES[event.event_name] && event.event_name.length > MAX_CUSTOM_NAME) {
     return `custom event name is ${event.event_name.length} characters; Reddit accepts at most ${MAX_CUSTOM_NAME}`;
   }
@@ -94,7 +86,8 @@ function user(event: CanonicalEvent): Record<string, string> {
   // Reddit accepts external_id hashed or not; ours is hashed at ingest.
   if (present(event.user.external_id)) out.external_id = event.user.external_id;
   // Reddit wants the IP SHA-256 hashed (trimmed, as Reddit's own integration does); the UA plain.
-  if (present(event.ip) && isIP(event.ip.trim()) !== 0) out.ip_address = sha256Hex(event.ip.trim());
+  const ip = event.ip?.trim();
+  if (isIpAddress(ip)) out.ip_address = sha256Hex(ip);
   if (present(event.user_agent)) out.user_agent = event.user_agent;
   // `_rdt_uuid` cookie: the pixel's browser id, sent raw.
   if (present(event.ids.rdt_uuid)) out.uuid = event.ids.rdt_uuid;
@@ -131,7 +124,7 @@ function conversionEvent(event: CanonicalEvent, nowSec: number): Record<string, 
   const type = trackingType(event.event_name);
   const out: Record<string, unknown> = {
     // v3: Unix epoch milliseconds (v2 took seconds or ISO strings).
-    event_at: Math.min(event.event_time, nowSec) * 1000,
+    event_at: sentTime(event, nowSec) * 1000,
     // Required in v3. Every Trakvo event is a web store's conversion; the pixel
     // deduplicates only against WEBSITE events.
     action_source: 'WEBSITE',
@@ -145,32 +138,15 @@ function conversionEvent(event: CanonicalEvent, nowSec: number): Record<string, 
 }
 
 function eventsRequest(events: CanonicalEvent[], config: RedditConfig, nowSec: number): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const data: Record<string, unknown> = { events: events.map((e) => conversionEvent(e, nowSec)) };
   if (config.testId !== undefined) data.test_id = config.testId;
-  return {
-    method: 'POST',
-    url: `${base}/api/v3/pixels/${encodeURIComponent(config.pixelId)}/conversion_events`,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${config.accessToken}` },
-    body: JSON.stringify({ data }),
-    eventIds: events.map((e) => e.event_id),
-  };
+  const url = `${withoutTrailingSlash(config.baseUrl)}/api/v3/pixels/${encodeURIComponent(config.pixelId)}/conversion_events`;
+  return postJson(url, { data }, events.map((e) => e.event_id), { authorization: `Bearer ${config.accessToken}` });
 }
 
 function map(events: CanonicalEvent[], config: RedditConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: CanonicalEvent[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, nowSec);
-    if (reason !== undefined) skipped.push({ eventId: event.event_id, reason });
-    else sendable.push(event);
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    requests.push(eventsRequest(sendable.slice(i, i + MAX_BATCH), config, nowSec));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapSendable(events, MAX_BATCH, (e) => whyNotSendable(e, nowSec), (batch) => eventsRequest(batch, config, nowSec));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
@@ -182,33 +158,6 @@ function map(events: CanonicalEvent[], config: RedditConfig, now: Date): MapResu
 //   429 "Your user agent was automatically ratelimited." / "Too many requests/events within timeframe."
 //   500 "The service is currently unavailable. No conversion events were processed."
 
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function retryAfterMs(headers: DestinationResponse['headers']): number | undefined {
-  const value = header(headers, 'retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
 /** Reddit's message, wherever this answer keeps it. */
 function redditMessage(json: unknown, body: string): string {
   if (isObject(json)) {
@@ -218,8 +167,7 @@ function redditMessage(json: unknown, body: string): string {
     if (typeof json.message === 'string') return json.message;
     if (isObject(json.data) && typeof json.data.message === 'string') return json.data.message;
   }
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+  return snippet(body);
 }
 
 function classify(response: DestinationResponse): Outcome {
@@ -228,18 +176,16 @@ function classify(response: DestinationResponse): Outcome {
   const message = redditMessage(json, response.body);
   const reason = `Reddit HTTP ${status}${message ? `: ${message}` : ''}`.slice(0, 2000);
   const afterMs = retryAfterMs(response.headers);
-  const retry = (): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     if (isObject(json) && isObject(json.data)) return { kind: 'delivered' };
     // Not Reddit's answer (a proxy page?): send again, Reddit deduplicates on conversion_id.
-    return retry();
+    return retry(reason, afterMs);
   }
-  // Missing/invalid token, or a token without rights on this pixel / the adsconversions scope.
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status === 408 || status === 429 || status >= 500) return retry();
-  // 400: invalid events (the whole request is refused) and anything else the client got wrong.
-  return { kind: 'dead', reason };
+  // 401/403: a missing/invalid token, or a token without rights on this pixel / the
+  // adsconversions scope. 400: invalid events (the whole request is refused) and anything
+  // else the client got wrong.
+  return outcomeOfStatus(status, reason, afterMs);
 }
 
 export const redditDestination: Destination<RedditConfig> = {

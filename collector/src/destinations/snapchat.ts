@@ -4,10 +4,13 @@
 // this file follows Snap's official Business SDK v3 (github.com/Snapchat/business-sdk-v3-java,
 // `api/openapi.yaml`: paths, `CapiEvent`, `UserData`, `CustomData`, `EventResponse`) and the
 // examples in Snap's own docs (developers.snap.com › Conversions API).
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent, CustomData } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapPrepared, postJson, type Verdict } from './support/batches.js';
+import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet, statusReason } from './support/http-response.js';
+import { isHttpUrl, isIpAddress, ownValue, present, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 /** Snap's standard event names (what the Snap Pixel sends), plus its five custom slots. */
 export const SNAP_EVENT_NAMES = [
@@ -46,10 +49,12 @@ export type SnapchatConfig = z.infer<typeof SnapchatConfigSchema>;
 const MAX_BATCH = 1000;
 /** Snap: events up to 37 days old are eligible (Conversions API introduction). */
 const MAX_EVENT_AGE_SEC = 37 * 24 * 60 * 60;
-/** Events this close to the age limit are skipped. */
-const AGE_SAFETY_SEC = 5 * 60;
-/** Up to this far ahead is clock skew and is sent as `now`; further ahead is skipped. */
-const MAX_FUTURE_SEC = 5 * 60;
+/** Skipped 5 minutes before that limit; up to 5 minutes ahead is clock skew, sent as now. */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  tooOld: 'Snap accepts events up to 37 days old',
+  future: 'Snap rejects future events',
+};
 
 /** Meta-style standard names → Snap standard events (reference §5.6). */
 const EVENT_NAMES = new Map<string, (typeof SNAP_EVENT_NAMES)[number]>([
@@ -74,20 +79,9 @@ const HASHED_USER_KEYS = ['em', 'ph', 'fn', 'ln', 'ge', 'ct', 'st', 'zp', 'count
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
-/** A web event needs an http(s) page URL; anything else is refused and fails the whole request. */
-function httpUrl(s: string | undefined): s is string {
-  return s !== undefined && /^https?:\/\/\S+$/i.test(s);
-}
-
 function eventNameFor(event: CanonicalEvent, config: SnapchatConfig): { name: string } | { skip: string } {
-  const own = config.eventNames;
-  if (own !== undefined && Object.hasOwn(own, event.event_name)) return { name: own[event.event_name]! };
-  const standard = EVENT_NAMES.get(event.event_name);
-  if (standard !== undefined) return { name: standard };
+  const name = ownValue(config.eventNames, event.event_name) ?? EVENT_NAMES.get(event.event_name);
+  if (name !== undefined) return { name };
   return {
     skip: `Snap has no standard event for "${event.event_name}"; map it in eventNames (e.g. to "CUSTOM_EVENT_1") to send it`,
   };
@@ -102,7 +96,7 @@ function userData(event: CanonicalEvent): Record<string, unknown> {
     const v = event.user[key];
     if (present(v)) out[key] = [v];
   }
-  if (present(event.ip) && isIP(event.ip) !== 0) out.client_ip_address = event.ip;
+  if (isIpAddress(event.ip)) out.client_ip_address = event.ip;
   if (present(event.user_agent)) out.client_user_agent = event.user_agent;
   // Unhashed: the `ScCid` click id of the ad click, and the Snap Pixel's `_scid` cookie.
   if (present(event.ids.sccid)) out.sc_click_id = event.ids.sccid;
@@ -147,74 +141,45 @@ function conversionEvent(event: CanonicalEvent, name: string, ud: Record<string,
   const out: Record<string, unknown> = {
     event_name: name,
     // ⚠ Unix seconds, as in Snap's docs examples and the official SDK's examples.
-    event_time: Math.min(event.event_time, nowSec),
+    event_time: sentTime(event, nowSec),
     // Snap merges this with the pixel event whose `client_dedup_id` has the same value.
     event_id: event.event_id,
     // A web event needs the page it happened on. Without a page (a webhook that knows only the
     // order) it is Snap's OFFLINE source, as Meta's system_generated: it still counts, and the
-    // PURCHASE order_id dedup still applies.
-    action_source: httpUrl(event.url) ? 'WEB' : 'OFFLINE',
+    // PURCHASE order_id dedup still applies. Anything but an http(s) page URL is refused and
+    // fails the whole request.
+    action_source: isHttpUrl(event.url) ? 'WEB' : 'OFFLINE',
   };
-  if (httpUrl(event.url)) out.event_source_url = event.url;
+  if (isHttpUrl(event.url)) out.event_source_url = event.url;
   out.user_data = ud;
   const cd = customData(event.custom);
   if (cd) out.custom_data = cd;
   return out;
 }
 
-/** Why Snap would reject this event (and with it a batch), if it would. */
-function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
-  if (!event.consent.marketing) return 'no marketing consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; Snap accepts events up to 37 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; Snap rejects future events`;
-  return undefined;
+/** The conversion event Snap is sent, or why it would reject it (and with it a batch). */
+function judge(event: CanonicalEvent, config: SnapchatConfig, nowSec: number): Verdict<Record<string, unknown>> {
+  const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
+  if (notAllowed !== undefined) return { skip: notAllowed };
+  const name = eventNameFor(event, config);
+  if ('skip' in name) return name;
+  const ud = userData(event);
+  if (!matchable(ud)) return { skip: 'Snap requires a hashed email or phone, or IP address and user agent' };
+  return { send: conversionEvent(event, name.name, ud, nowSec) };
 }
 
 function eventsRequest(events: Record<string, unknown>[], ids: string[], config: SnapchatConfig): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const path = config.validate ? 'events/validate' : 'events';
   // The official API takes the token as the `access_token` query parameter. Keep request URLs
   // out of logs (the dispatcher logs reasons, never URLs).
-  return {
-    method: 'POST',
-    url: `${base}/v3/${encodeURIComponent(config.pixelId)}/${path}?access_token=${encodeURIComponent(config.accessToken)}`,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ data: events }),
-    eventIds: ids,
-  };
+  const token = encodeURIComponent(config.accessToken);
+  const url = `${withoutTrailingSlash(config.baseUrl)}/v3/${encodeURIComponent(config.pixelId)}/${path}?access_token=${token}`;
+  return postJson(url, { data: events }, ids);
 }
 
 function map(events: CanonicalEvent[], config: SnapchatConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: { id: string; event: Record<string, unknown> }[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, nowSec);
-    if (reason !== undefined) {
-      skipped.push({ eventId: event.event_id, reason });
-      continue;
-    }
-    const name = eventNameFor(event, config);
-    if ('skip' in name) {
-      skipped.push({ eventId: event.event_id, reason: name.skip });
-      continue;
-    }
-    const ud = userData(event);
-    if (!matchable(ud)) {
-      skipped.push({ eventId: event.event_id, reason: 'Snap requires a hashed email or phone, or IP address and user agent' });
-      continue;
-    }
-    sendable.push({ id: event.event_id, event: conversionEvent(event, name.name, ud, nowSec) });
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    const chunk = sendable.slice(i, i + MAX_BATCH);
-    requests.push(eventsRequest(chunk.map((c) => c.event), chunk.map((c) => c.id), config));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapPrepared(events, MAX_BATCH, (e) => judge(e, config, nowSec), (batch, ids) => eventsRequest(batch, ids, config));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
@@ -222,39 +187,6 @@ function map(events: CanonicalEvent[], config: SnapchatConfig, now: Date): MapRe
 // (the Test Event Tool adds per-event `event_logs`). Older answers say "SUCCESS"/"FAILURE".
 
 const OK_STATUSES = new Set(['VALID', 'SUCCESS']);
-
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `Retry-After` in seconds or as an HTTP date (measured from the server's `Date` if given). */
-function waitMs(headers: DestinationResponse['headers']): number | undefined {
-  const retryAfter = header(headers, 'retry-after')?.trim();
-  if (!retryAfter) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-  const at = Date.parse(retryAfter);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
 
 function errorTexts(errors: unknown): string[] {
   if (!isObject(errors)) return [];
@@ -282,21 +214,18 @@ function classify(response: DestinationResponse): Outcome {
   const { status } = response;
   const parsed = parseJson(response.body);
   const json = isObject(parsed) && typeof parsed.status === 'string' ? parsed : undefined;
-  const afterMs = waitMs(response.headers);
-  const retry = (reason: string): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
+  const afterMs = retryAfterMs(response.headers);
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     if (json && OK_STATUSES.has(String(json.status))) return { kind: 'delivered' };
     // INVALID in a 200 (the Test Event Tool answers so): these events are wrong.
     if (json) return { kind: 'dead', reason: describe(status, json) };
     // Not Snap's answer (a proxy page?): the events may not have arrived. Sending again is
     // safe, Snap merges events with the same event_id.
-    return retry(`HTTP ${status} without a Snap status: ${snippet(response.body)}`);
+    return retry(`HTTP ${status} without a Snap status: ${snippet(response.body)}`, afterMs);
   }
-  const reason = json ? describe(status, json) : `Snap HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status === 408 || status === 429 || status >= 500) return retry(reason);
-  return { kind: 'dead', reason };
+  const reason = json ? describe(status, json) : statusReason(status, response.body, 'Snap');
+  return outcomeOfStatus(status, reason, afterMs);
 }
 
 export const snapchatDestination: Destination<SnapchatConfig> = {

@@ -5,10 +5,13 @@
 // Where the reference marks a point ⚠, this file follows TikTok's official server-side GTM
 // template (github.com/tiktok/gtm-template-eapi, `template.tpl`) and, for error codes, TikTok's
 // official business SDK (github.com/tiktok/tiktok-business-api-sdk, `tiktok_code.py`).
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CanonicalEvent, CustomData } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapPrepared, postJson, type Verdict } from './support/batches.js';
+import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, isTransientStatus, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet, statusReason } from './support/http-response.js';
+import { isHttpUrl, isIpAddress, ownValue, present, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const TikTokConfigSchema = z.object({
   type: z.literal('tiktok'),
@@ -35,10 +38,15 @@ const MAX_BATCH = 1000;
  * recommends, and TikTok's dedup window (48 h) is well inside it.
  */
 const MAX_EVENT_AGE_SEC = 7 * 24 * 60 * 60;
-/** Events this close to the age limit are skipped: one rejected event fails the whole batch. */
-const AGE_SAFETY_SEC = 5 * 60;
-/** Up to this far ahead is clock skew and is sent as `now`; further ahead is skipped. */
-const MAX_FUTURE_SEC = 5 * 60;
+/**
+ * Skipped 5 minutes before that limit (one rejected event fails the whole batch); up to 5
+ * minutes ahead is clock skew, sent as now.
+ */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  tooOld: 'TikTok events are sent up to 7 days old',
+  future: 'TikTok rejects future events',
+};
 
 /**
  * Meta-style standard names → TikTok standard events (TikTok help "standard events", May 2025:
@@ -129,33 +137,14 @@ function classOfCode(code: number): CodeClass | undefined {
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
-/** Only http(s) page URLs are sent: anything else is refused and fails the whole batch. */
-function httpUrl(s: string | undefined): s is string {
-  return s !== undefined && /^https?:\/\/\S+$/i.test(s);
-}
-
 function eventNameFor(event: CanonicalEvent, config: TikTokConfig): { name: string } | { skip: string } {
-  const own = config.eventNames;
-  if (own !== undefined && Object.hasOwn(own, event.event_name)) return { name: own[event.event_name]! };
+  const own = ownValue(config.eventNames, event.event_name);
+  if (own !== undefined) return { name: own };
   const notSent = NOT_SENT.get(event.event_name);
   if (notSent !== undefined) return { skip: notSent };
   return { name: EVENT_NAMES.get(event.event_name) ?? event.event_name };
 }
 
-/** Why TikTok would reject this event (and with it the whole batch), if it would. */
-function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
-  if (!event.consent.marketing) return 'no marketing consent';
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC - AGE_SAFETY_SEC) {
-    return `event_time is ${(age / 86400).toFixed(2)} days old; TikTok events are sent up to 7 days old`;
-  }
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future; TikTok rejects future events`;
-  return undefined;
-}
 
 function user(event: CanonicalEvent): Record<string, string> {
   const out: Record<string, string> = {};
@@ -173,15 +162,16 @@ function user(event: CanonicalEvent): Record<string, string> {
   // docs mention [3p] ⚠ are not sent.
   if (present(event.ids.ttclid)) out.ttclid = event.ids.ttclid;
   if (present(event.ids.ttp)) out.ttp = event.ids.ttp;
-  if (present(event.ip) && isIP(event.ip) !== 0) out.ip = event.ip;
+  if (isIpAddress(event.ip)) out.ip = event.ip;
   if (present(event.user_agent)) out.user_agent = event.user_agent;
   return out;
 }
 
 function page(event: CanonicalEvent): Record<string, string> {
   const out: Record<string, string> = {};
-  if (httpUrl(event.url)) out.url = event.url;
-  if (httpUrl(event.referrer)) out.referrer = event.referrer;
+  // Only http(s) page URLs are sent: anything else is refused and fails the whole batch.
+  if (isHttpUrl(event.url)) out.url = event.url;
+  if (isHttpUrl(event.referrer)) out.referrer = event.referrer;
   return out;
 }
 
@@ -219,7 +209,7 @@ function properties(custom: CustomData): Record<string, unknown> | undefined {
 function webEvent(event: CanonicalEvent, name: string, nowSec: number): Record<string, unknown> {
   const out: Record<string, unknown> = {
     event: name,
-    event_time: Math.min(event.event_time, nowSec),
+    event_time: sentTime(event, nowSec),
     // TikTok deduplicates on pixel code + event + event_id (browser `ttq.track(…, {event_id})`).
     event_id: event.event_id,
     // The template always sends `user` and `page`, empty or not.
@@ -231,8 +221,15 @@ function webEvent(event: CanonicalEvent, name: string, nowSec: number): Record<s
   return out;
 }
 
+/** The web event TikTok is sent, or why it would reject it (and with it the whole batch). */
+function judge(event: CanonicalEvent, config: TikTokConfig, nowSec: number): Verdict<Record<string, unknown>> {
+  const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
+  if (notAllowed !== undefined) return { skip: notAllowed };
+  const name = eventNameFor(event, config);
+  return 'skip' in name ? name : { send: webEvent(event, name.name, nowSec) };
+}
+
 function trackRequest(events: Record<string, unknown>[], ids: string[], config: TikTokConfig): DestinationRequest {
-  const base = config.baseUrl.replace(/\/+$/, '');
   const body: Record<string, unknown> = {
     event_source: 'web',
     event_source_id: config.pixelCode,
@@ -240,71 +237,16 @@ function trackRequest(events: Record<string, unknown>[], ids: string[], config: 
   if (config.testEventCode !== undefined) body.test_event_code = config.testEventCode;
   // No `partner_name`: TikTok rejects names that are not registered partners (code 40063).
   body.data = events;
-  return {
-    method: 'POST',
-    url: `${base}/open_api/v1.3/event/track/`,
-    headers: { 'content-type': 'application/json', 'access-token': config.accessToken },
-    body: JSON.stringify(body),
-    eventIds: ids,
-  };
+  const url = `${withoutTrailingSlash(config.baseUrl)}/open_api/v1.3/event/track/`;
+  return postJson(url, body, ids, { 'access-token': config.accessToken });
 }
 
 function map(events: CanonicalEvent[], config: TikTokConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: { id: string; event: Record<string, unknown> }[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, nowSec);
-    if (reason !== undefined) {
-      skipped.push({ eventId: event.event_id, reason });
-      continue;
-    }
-    const name = eventNameFor(event, config);
-    if ('skip' in name) skipped.push({ eventId: event.event_id, reason: name.skip });
-    else sendable.push({ id: event.event_id, event: webEvent(event, name.name, nowSec) });
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    const chunk = sendable.slice(i, i + MAX_BATCH);
-    requests.push(trackRequest(chunk.map((c) => c.event), chunk.map((c) => c.id), config));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapPrepared(events, MAX_BATCH, (e) => judge(e, config, nowSec), (batch, ids) => trackRequest(batch, ids, config));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
-
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `Retry-After` in seconds or as an HTTP date (measured from the server's `Date` if given). */
-function waitMs(headers: DestinationResponse['headers']): number | undefined {
-  const retryAfter = header(headers, 'retry-after')?.trim();
-  if (!retryAfter) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-  const at = Date.parse(retryAfter);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
 
 function describe(status: number, json: Record<string, unknown>): string {
   const parts = [`TikTok code ${String(json.code)} (HTTP ${status})`];
@@ -318,33 +260,28 @@ function describe(status: number, json: Record<string, unknown>): string {
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
   const json = parseJson(response.body);
-  const afterMs = waitMs(response.headers);
-  const retry = (reason: string): Outcome => (afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs });
+  const afterMs = retryAfterMs(response.headers);
 
   if (isObject(json) && typeof json.code === 'number') {
     const code = json.code;
-    if (code === OK_CODE && status >= 200 && status < 300) return { kind: 'delivered' };
+    if (code === OK_CODE && isSuccess(status)) return { kind: 'delivered' };
     const reason = describe(status, json);
     // Some events were rejected: dead, so the dispatcher splits the batch and finds them.
     // Re-sending the accepted ones is safe: TikTok drops API↔API duplicates (same event_id) for 48 h.
     if (code === PARTIAL_OK_CODE) return { kind: 'dead', reason };
-    if (code === OK_CODE) return retry(reason); // code 0 on a non-2xx: not trustworthy
+    if (code === OK_CODE) return retry(reason, afterMs); // code 0 on a non-2xx: not trustworthy
     const cls = classOfCode(code);
     if (cls === 'auth') return { kind: 'auth', reason };
-    if (cls === 'retry') return retry(reason);
+    if (cls === 'retry') return retry(reason, afterMs);
     if (cls === 'dead') return { kind: 'dead', reason };
     // An unknown code: the HTTP status decides.
-    if (status === 408 || status === 429 || status >= 500) return retry(reason);
-    return { kind: 'dead', reason };
+    return isTransientStatus(status) ? retry(reason, afterMs) : { kind: 'dead', reason };
   }
 
   // No TikTok envelope: a proxy or load balancer answered.
-  const reason = `HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
   // A 2xx that is not TikTok's answer: the events may not have arrived; resending is safe.
-  if (status >= 200 && status < 300) return retry(`HTTP ${status} without a TikTok code: ${snippet(response.body)}`);
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'dead', reason };
-  return retry(reason);
+  if (isSuccess(status)) return retry(`HTTP ${status} without a TikTok code: ${snippet(response.body)}`, afterMs);
+  return outcomeOfStatus(status, statusReason(status, response.body), afterMs, { otherwise: 'retry' });
 }
 
 export const tiktokDestination: Destination<TikTokConfig> = {

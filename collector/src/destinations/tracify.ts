@@ -22,10 +22,13 @@
 // Not confirmed (⚠ below): how Tracify wants the session identity derived (we hash
 // "<ip>|<user agent>"), the amount format beyond "2 decimals after the comma", a batch
 // limit, an event age limit, and error codes beyond the `{status, error}` answer.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CanonicalEvent } from '../event/schema.js';
-import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome, Skipped } from './types.js';
+import { mapSendable, postJson } from './support/batches.js';
+import { outsideWindow, sentTime, unixSeconds, type EventWindow } from './support/event-window.js';
+import { isObject, isSuccess, outcomeOfStatus, parseJson, retryAfterMs, snippet } from './support/http-response.js';
+import { present, sha256Hex, withoutTrailingSlash } from './support/values.js';
+import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 const PRODUCTION_URL = 'https://api.tracify.ai';
 const STAGING_URL = 'https://devapi.tracify.ai';
@@ -53,8 +56,12 @@ export type TracifyConfig = z.infer<typeof TracifyConfigSchema>;
 const MAX_BATCH = 100;
 /** ⚠ Not documented; attribution of a month-old event is still useful. */
 const MAX_EVENT_AGE_SEC = 30 * 24 * 60 * 60;
-/** Up to this far ahead is clock skew (sent as now); further is a wrong time (skipped). */
-const MAX_FUTURE_SEC = 5 * 60;
+/** No safety margin before that limit; up to 5 minutes ahead is clock skew, sent as now. */
+const EVENT_WINDOW: EventWindow = {
+  maxAgeSec: MAX_EVENT_AGE_SEC,
+  safetySec: 0,
+  tooOld: 'Tracify events are sent up to 30 days old',
+};
 
 /** Identity kinds in `identity_data`. */
 const IDENTITY = { email: 1, session: 2, ip: 3, userAgent: 4 } as const;
@@ -71,14 +78,6 @@ const TYPES: Record<string, string> = {
 const TRACKING_PARAM = /^(utm|trc)_[_a-z]/;
 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
-
-function present(s: string | undefined): s is string {
-  return s !== undefined && s !== '';
-}
-
-function sha256Hex(s: string): string {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
-}
 
 /** Tracify's anonymization of an already SHA-256-hex value: drop the last 5 digits, hash again. */
 function anonymizeDigest(digest: string): string {
@@ -146,9 +145,8 @@ function whyNotSendable(event: CanonicalEvent, config: TracifyConfig, nowSec: nu
   if (type === undefined) {
     return `"${event.event_name}" has no Tracify event type (pageview, productview, addtocart, purchase, or conversion via config.conversionEvents)`;
   }
-  const age = nowSec - event.event_time;
-  if (age > MAX_EVENT_AGE_SEC) return `event_time is ${(age / 86400).toFixed(2)} days old; Tracify events are sent up to 30 days old`;
-  if (-age > MAX_FUTURE_SEC) return `event_time is ${-age} s in the future`;
+  const outside = outsideWindow(event, nowSec, EVENT_WINDOW);
+  if (outside !== undefined) return outside;
   if (!location(event, config)) return 'no page url (and no config.siteUrl); Tracify requires url and origin';
   if (type === 'purchase' && (event.custom.value === undefined || event.custom.currency === undefined)) {
     return 'Purchase without custom.value and custom.currency; Tracify requires amount and currency';
@@ -184,37 +182,24 @@ function tracifyEvent(event: CanonicalEvent, config: TracifyConfig, nowSec: numb
     url: where.url,
     customer_site_id: config.customerSiteId,
     identity_data: identityData(event),
-    datetime: datetime(Math.min(event.event_time, nowSec)),
+    datetime: datetime(sentTime(event, nowSec)),
     type,
     data,
   };
 }
 
 function eventsRequest(events: CanonicalEvent[], config: TracifyConfig, nowSec: number): DestinationRequest {
-  const base = (config.baseUrl ?? (config.staging ? STAGING_URL : PRODUCTION_URL)).replace(/\/+$/, '');
-  return {
-    method: 'POST',
-    url: `${base}/api/v1/events`,
-    headers: { 'content-type': 'application/json', accept: 'application/json', 'tracify-token': config.apiToken },
-    body: JSON.stringify({ events: events.map((e) => tracifyEvent(e, config, nowSec)) }),
-    eventIds: events.map((e) => e.event_id),
-  };
+  const base = withoutTrailingSlash(config.baseUrl ?? (config.staging ? STAGING_URL : PRODUCTION_URL));
+  const body = { events: events.map((e) => tracifyEvent(e, config, nowSec)) };
+  return postJson(`${base}/api/v1/events`, body, events.map((e) => e.event_id), {
+    accept: 'application/json',
+    'tracify-token': config.apiToken,
+  });
 }
 
 function map(events: CanonicalEvent[], config: TracifyConfig, now: Date): MapResult {
-  const nowSec = Math.floor(now.getTime() / 1000);
-  const skipped: Skipped[] = [];
-  const sendable: CanonicalEvent[] = [];
-  for (const event of events) {
-    const reason = whyNotSendable(event, config, nowSec);
-    if (reason !== undefined) skipped.push({ eventId: event.event_id, reason });
-    else sendable.push(event);
-  }
-  const requests: DestinationRequest[] = [];
-  for (let i = 0; i < sendable.length; i += MAX_BATCH) {
-    requests.push(eventsRequest(sendable.slice(i, i + MAX_BATCH), config, nowSec));
-  }
-  return { requests, skipped };
+  const nowSec = unixSeconds(now);
+  return mapSendable(events, MAX_BATCH, (e) => whyNotSendable(e, config, nowSec), (batch) => eventsRequest(batch, config, nowSec));
 }
 
 // ──────────────────────────────────── classification ────────────────────────────────────
@@ -222,55 +207,18 @@ function map(events: CanonicalEvent[], config: TracifyConfig, now: Date): MapRes
 // request. ⚠ Its HTTP error codes are not documented: the usual meanings apply (401/403 the
 // token, 429/5xx transient, other 4xx the payload).
 
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function retryAfterMs(headers: DestinationResponse['headers']): number | undefined {
-  const value = header(headers, 'retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
   const json = parseJson(response.body);
   const error = isObject(json) && typeof json.error === 'string' ? json.error : undefined;
   const reason = `Tracify HTTP ${status}${error ? `: ${error}` : response.body ? `: ${snippet(response.body)}` : ''}`.slice(0, 2000);
 
-  if (status >= 200 && status < 300) {
+  if (isSuccess(status)) {
     // A 2xx that says it failed refused the events; anything else is success. (Page views
     // are not deduplicated by Tracify, so an unclear 2xx is not sent again.)
     return isObject(json) && json.status === false ? { kind: 'dead', reason } : { kind: 'delivered' };
   }
-  if (status === 401 || status === 403) return { kind: 'auth', reason };
-  if (status === 408 || status === 429 || status >= 500) {
-    const afterMs = retryAfterMs(response.headers);
-    return afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs };
-  }
-  return { kind: 'dead', reason };
+  return outcomeOfStatus(status, reason, retryAfterMs(response.headers));
 }
 
 export const tracifyDestination: Destination<TracifyConfig> = {

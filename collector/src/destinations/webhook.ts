@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CanonicalEvent } from '../event/schema.js';
 import { signPayload, SIGNATURE_HEADER } from '../notify/signature.js';
+import { header, isAuthStatus, isSuccess, outcomeOfStatus, retryAfterMs, statusReason } from './support/http-response.js';
 import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const WebhookConfigSchema = z.object({
@@ -74,43 +75,18 @@ function map(events: CanonicalEvent[], config: WebhookConfig, now: Date): MapRes
 
 // ──────────────────────────────────── classification ────────────────────────────────────
 
-function header(headers: DestinationResponse['headers'], name: string): string | undefined {
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
-
-/** `Retry-After` in seconds or as an HTTP date (measured from the response's Date header). */
-function retryAfterMs(headers: DestinationResponse['headers']): number | undefined {
-  const value = header(headers, 'retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  const serverNow = Date.parse(header(headers, 'date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
-}
-
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
 function classify(response: DestinationResponse): Outcome {
   const { status } = response;
-  const reason = `webhook HTTP ${status}${response.body ? `: ${snippet(response.body)}` : ''}`;
-  if (status >= 200 && status < 300) return { kind: 'delivered' };
-  if (status === 401 || status === 403) return { kind: 'auth', reason: `${reason} (check the shared secret and the receiver's verification)` };
-  if (status === 408 || status === 429 || status >= 500) {
-    const afterMs = retryAfterMs(response.headers);
-    return afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs };
-  }
+  const reason = statusReason(status, response.body, 'webhook');
+  if (isSuccess(status)) return { kind: 'delivered' };
+  if (isAuthStatus(status)) return { kind: 'auth', reason: `${reason} (check the shared secret and the receiver's verification)` };
   if (status >= 300 && status < 400) {
     // Redirects are not followed (a signed POST must not wander). Kept and retried, so the
     // events survive until the operator fixes the URL.
     const location = header(response.headers, 'location');
     return { kind: 'retry', reason: `webhook HTTP ${status} redirect${location ? ` to ${location}` : ''} not followed; fix the configured url` };
   }
-  return { kind: 'dead', reason };
+  return outcomeOfStatus(status, reason, retryAfterMs(response.headers));
 }
 
 export const webhookDestination: Destination<WebhookConfig> = {

@@ -6,6 +6,7 @@ import type { DestinationEntry, SiteConfig } from '../config/schema.js';
 import { destinationFor } from '../destinations/registry.js';
 import type { Destination, DestinationRequest, Outcome } from '../destinations/types.js';
 import type { Logger } from '../log.js';
+import type { DeliveryObserver, DeliveryOutcomeKind } from '../metrics/delivery-observer.js';
 import type { AttemptInfo, LeasedDelivery, Store } from '../store/types.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import type { Sender } from './http-sender.js';
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
   backoff?: BackoffPolicy;
   now?: () => number;
   random?: () => number;
+  /** Told every outcome (metrics, notifications); never changes what happens. */
+  observer?: DeliveryObserver;
 }
 
 export interface Dispatcher {
@@ -61,6 +64,14 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     let pausedUntil = 0;
     const log = logger.child({ site: site.id, destination: entry.id });
 
+    async function report(outcome: DeliveryOutcomeKind, batch: LeasedDelivery[], httpStatus: number | null, attemptLog: AttemptLog, error?: string): Promise<void> {
+      if (!opts.observer || !batch.length) return;
+      await opts.observer.onOutcome({
+        site_id: site.id, destination: entry.id, destinationType: entry.type, outcome,
+        events: batch.map((l) => l.event), httpStatus, durationMs: attemptLog.durationMs, error,
+      });
+    }
+
     async function attempt(req: DestinationRequest): Promise<{ outcome: Outcome; httpStatus: number | null; log: AttemptLog }> {
       const sentAt = performance.now();
       try {
@@ -80,10 +91,15 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       const info = { httpStatus, error: reason.slice(0, MAX_ERROR_LENGTH), ...attemptLog };
       const expired = leased.filter((l) => retryAt > l.retry_window_start + opts.maxRetryMs);
       const keep = leased.filter((l) => !expired.includes(l));
-      if (keep.length) await store.markRetry(keep.map((l) => l.delivery_id), retryAt, info, t);
+      if (keep.length) {
+        await store.markRetry(keep.map((l) => l.delivery_id), retryAt, info, t);
+        await report('retry', keep, httpStatus, attemptLog, info.error);
+      }
       if (expired.length) {
         const gaveUp = { httpStatus, error: `gave up retrying after ${attempts} attempts: ${reason}`.slice(0, MAX_ERROR_LENGTH), ...attemptLog };
         await store.markDead(expired.map((l) => l.delivery_id), gaveUp, t);
+        // Same request: its latency was already reported with the kept ones, if any.
+        await report('dead', expired, httpStatus, keep.length ? {} : attemptLog, gaveUp.error);
         log.warn({ events: expired.length, reason }, 'deliveries dead after retry window');
       }
     }
@@ -112,6 +128,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         switch (outcome.kind) {
           case 'delivered':
             await store.markDelivered(ids, { httpStatus, ...attemptLog }, now());
+            await report('delivered', batch, httpStatus, attemptLog);
             break;
           case 'retry':
             await retryLater(batch, outcome.reason, httpStatus, outcome.afterMs, attemptLog);
@@ -124,6 +141,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
               await sendEvents(batch.slice(half));
             } else {
               await store.markDead(ids, { httpStatus, error: outcome.reason.slice(0, MAX_ERROR_LENGTH), ...attemptLog }, now());
+              await report('dead', batch, httpStatus, attemptLog, outcome.reason.slice(0, MAX_ERROR_LENGTH));
               log.warn({ event_id: batch[0]?.event.event_id, reason: outcome.reason }, 'delivery dead-lettered');
             }
             break;
@@ -131,6 +149,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
             pausedUntil = now() + authPauseMs;
             log.error({ reason: outcome.reason, pausedMs: authPauseMs }, 'destination credentials rejected; paused, events kept');
             await store.markRetry(ids, pausedUntil, { httpStatus, error: `auth: ${outcome.reason}`.slice(0, MAX_ERROR_LENGTH), outcome: 'auth', ...attemptLog }, now());
+            await report('auth', batch, httpStatus, attemptLog, `auth: ${outcome.reason}`.slice(0, MAX_ERROR_LENGTH));
             break;
         }
       }
@@ -150,11 +169,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       const maxAge = destination.maxEventAgeSec;
       const tooOld = leased.filter((l) => t / 1000 - l.event.event_time > maxAge);
       if (tooOld.length) {
-        await store.markDead(
-          tooOld.map((l) => l.delivery_id),
-          { httpStatus: null, error: `event older than ${Math.round(maxAge / 86400)} days: ${destination.type} rejects it` },
-          t,
-        );
+        const error = `event older than ${Math.round(maxAge / 86400)} days: ${destination.type} rejects it`;
+        await store.markDead(tooOld.map((l) => l.delivery_id), { httpStatus: null, error }, t);
+        await report('dead', tooOld, null, {}, error);
       }
       await sendEvents(leased.filter((l) => !tooOld.includes(l)));
       return leased.length;

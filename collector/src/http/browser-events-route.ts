@@ -9,7 +9,8 @@ import { BrowserWireSchema, browserEventToCanonical, resolveConsent, type Browse
 import type { Ingest } from '../pipeline/ingest.js';
 import { resolveClientIp } from './client-ip.js';
 import { sendError, type FieldProblem } from './errors.js';
-import { planFirstPartyCookies } from './first-party-cookies.js';
+import { planFirstPartyCookies, readIdentifiersFromCookies } from './first-party-cookies.js';
+import { isShopifyPixelRequest, PIXEL_KEY_PARAM, splitPixelCookieProps } from '../shopify/pixel-requests.js';
 import { parse as parseCookies } from 'cookie';
 
 /** A page sends one event, or a few queued ones together; more is not a browser. */
@@ -88,7 +89,10 @@ export function browserEventsRoute(deps: { sites: Map<string, SiteConfig>; inges
     }
 
     const origin = requestOrigin(req);
-    const refused = wires.find(({ site }) => !origin || !site.allowedOrigins.includes(origin));
+    // Shopify's custom pixel runs in a sandbox that sends `Origin: null` and no cookies:
+    // the site's pixel key stands in for the origin (see shopify/pixel-requests.ts).
+    const fromPixel = wires.every(({ site }) => isShopifyPixelRequest(site, req.query[PIXEL_KEY_PARAM]));
+    const refused = fromPixel ? undefined : wires.find(({ site }) => !origin || !site.allowedOrigins.includes(origin));
     if (refused) {
       sendError(res, 403, 'origin_not_allowed', `origin ${origin ?? '(none)'} is not allowed for site "${refused.site.id}"`);
       return;
@@ -107,21 +111,28 @@ export function browserEventsRoute(deps: { sites: Map<string, SiteConfig>; inges
     // Ad cookies only with marketing consent; the landing URL (fbclid, gclid…) is the
     // first consenting event's page.
     const firstMarketing = wires.findIndex((_, k) => consents[k]!.marketing);
+    // Props named after our cookies (`_fbp`, `_tk_vid`, …) are identifiers, never custom data.
+    const split = wires.map(({ wire }) => splitPixelCookieProps(wire.p));
+    const propCookies = firstMarketing >= 0 ? split[firstMarketing]!.cookies : {};
+    const landingUrl = firstMarketing >= 0 ? wires[firstMarketing]!.wire.u : undefined;
     const cookies =
-      firstMarketing >= 0
-        ? planFirstPartyCookies({
-            host: req.hostname,
-            secure: req.secure,
-            pageUrl: wires[firstMarketing]!.wire.u,
-            cookies: parseCookies(req.get('cookie') ?? '') as Record<string, string>,
-            now: t,
-          })
-        : { ids: {}, setCookies: [] };
+      firstMarketing < 0
+        ? { ids: {}, setCookies: [] }
+        : fromPixel
+          ? // The sandbox drops Set-Cookie: read what the pixel sent, mint nothing.
+            { ids: readIdentifiersFromCookies(propCookies, landingUrl, { now: t }), setCookies: [] }
+          : planFirstPartyCookies({
+              host: req.hostname,
+              secure: req.secure,
+              pageUrl: landingUrl,
+              cookies: { ...propCookies, ...(parseCookies(req.get('cookie') ?? '') as Record<string, string>) },
+              now: t,
+            });
 
     const events: { event: CanonicalEvent; site: SiteConfig }[] = [];
     wires.forEach(({ wire, site, i }, k) => {
       const converted = browserEventToCanonical(
-        wire,
+        { ...wire, p: split[k]!.props },
         { site, ip, userAgent, ids: cookies.ids, consent: consents[k]!, now: t },
         prefix(i),
       );

@@ -6,15 +6,12 @@
 //    see why it vanished.
 //  - `POST /debug/mp/collect` answers 200 `{"validationMessages": [...]}` (empty when valid),
 //    records nothing (kept in `validated`), and, like Google, does not check the api_secret.
-import type { Server } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import express from 'express';
+import { isIP } from 'node:net';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hex, isSha256Hashes, isCurrencyCode } from './support/values.js';
+import { createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface ValidationMessage {
   fieldPath: string;
@@ -40,17 +37,13 @@ export interface Ga4MockOptions {
   apiSecret: string;
 }
 
-export interface Ga4Mock {
-  router: express.Router;
+export interface Ga4Mock extends PlatformMock<ReceivedGa4Request> {
   /** What GA4 would record (valid payloads sent to /mp/collect). */
   received: ReceivedGa4Request[];
   /** Payloads /mp/collect silently dropped, with the reasons. */
   rejected: ReceivedGa4Request[];
   /** Everything sent to /debug/mp/collect, with the messages returned. */
   validated: ReceivedGa4Request[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
 }
 
 const MAX_BODY_BYTES = 130_000;
@@ -61,7 +54,6 @@ const MAX_USER_PROPERTIES = 25;
 const MAX_AGE_MICROS = 72 * 3600 * 1_000_000;
 const MAX_FUTURE_MICROS = 60 * 1_000_000;
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Longer limits for some params (GA4 collection limits); everything else: 100 characters. */
 const LONG_PARAMS: Record<string, number> = { page_location: 1000, page_referrer: 420, page_title: 300 };
 
@@ -86,9 +78,10 @@ const USER_DATA_KEYS = new Set(['sha256_email_address', 'sha256_phone_number', '
 const HASHED_ADDRESS_KEYS = ['sha256_first_name', 'sha256_last_name', 'sha256_street'];
 const PLAIN_ADDRESS_KEYS = ['city', 'region', 'postal_code', 'country'];
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A path the mock does not serve, answered in Google's shape. */
+const notFound: RequestHandler = (_req, res) => {
+  res.status(404).type('text/html').send('<html><body>Not Found</body></html>');
+};
 
 function reserved(name: string): boolean {
   return RESERVED_EVENT_NAMES.has(name) || RESERVED_PREFIXES.some((p) => name.startsWith(p));
@@ -104,8 +97,7 @@ function checkTimestamp(v: unknown, path: string, nowMicros: number, out: Valida
 }
 
 function checkHashes(v: unknown, path: string, out: ValidationMessage[]): void {
-  const items = Array.isArray(v) ? v : [v];
-  if (items.length === 0 || !items.every((s) => typeof s === 'string' && SHA256_HEX.test(s))) {
+  if (!isSha256Hashes(v)) {
     out.push({ fieldPath: path, description: 'must be a lowercase hex SHA-256 hash (or an array of them)', validationCode: 'VALUE_INVALID' });
   }
 }
@@ -133,7 +125,7 @@ function checkUserData(ud: unknown, out: ValidationMessage[]): void {
       const v = a[key];
       if (v === undefined) continue;
       // City, region, postal code and country are sent in cleartext, not hashed.
-      if (typeof v !== 'string' || SHA256_HEX.test(v)) {
+      if (typeof v !== 'string' || isSha256Hex(v)) {
         out.push({ fieldPath: `${path}.${key}`, description: `${key} is sent unhashed`, validationCode: 'VALUE_INVALID' });
       }
     }
@@ -169,7 +161,7 @@ function checkParams(params: Record<string, unknown>, name: string, path: string
   if (params.value !== undefined && params.currency === undefined) {
     out.push({ fieldPath: `${path}.currency`, description: 'currency is required when value is set', validationCode: 'VALUE_REQUIRED' });
   }
-  if (params.currency !== undefined && (typeof params.currency !== 'string' || !/^[A-Z]{3}$/.test(params.currency))) {
+  if (params.currency !== undefined && !isCurrencyCode(params.currency)) {
     out.push({ fieldPath: `${path}.currency`, description: 'currency must be an ISO 4217 code', validationCode: 'VALUE_INVALID' });
   }
   if (name === 'purchase' && (typeof params.transaction_id !== 'string' || params.transaction_id === '')) {
@@ -269,10 +261,13 @@ function validate(raw: string, nowMicros: number): { body?: Record<string, unkno
 }
 
 export function createGa4Mock(opts: Ga4MockOptions): Ga4Mock {
-  const received: ReceivedGa4Request[] = [];
   const rejected: ReceivedGa4Request[] = [];
   const validated: ReceivedGa4Request[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<ReceivedGa4Request>(() => {
+    rejected.length = 0;
+    validated.length = 0;
+  });
+  const { received } = log;
   const router = express.Router();
 
   // Raw text, so the size limit and JSON errors are judged here, as Google judges them.
@@ -284,13 +279,7 @@ export function createGa4Mock(opts: Ga4MockOptions): Ga4Mock {
 
   function handle(debug: boolean): express.RequestHandler {
     return (req, res) => {
-      const next = scripted.shift();
-      if (next) {
-        res.status(next.status).set(next.headers ?? {});
-        if (typeof next.body === 'string') res.send(next.body);
-        else res.json(next.body);
-        return;
-      }
+      if (log.answerScripted(res)) return;
       const raw = typeof req.body === 'string' ? req.body : '';
       const { body, messages } = validate(raw, Date.now() * 1000);
       const measurementId = typeof req.query.measurement_id === 'string' ? req.query.measurement_id : '';
@@ -324,57 +313,12 @@ export function createGa4Mock(opts: Ga4MockOptions): Ga4Mock {
   router.post('/mp/collect', handle(false));
   router.post('/debug/mp/collect', handle(true));
 
-  return {
-    router,
-    received,
-    rejected,
-    validated,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      rejected.length = 0;
-      validated.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, rejected, validated, script: log.script, reset: log.reset };
 }
 
-export interface RunningGa4Mock extends Omit<Ga4Mock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningGa4Mock extends RunningMock<Ga4Mock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startGa4Mock(opts: Ga4MockOptions & { port?: number }): Promise<RunningGa4Mock> {
-  const mock = createGa4Mock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((_req, res) => {
-    res.status(404).type('text/html').send('<html><body>Not Found</body></html>');
-  });
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    rejected: mock.rejected,
-    validated: mock.validated,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createGa4Mock(opts), notFound, opts.port);
 }

@@ -4,15 +4,11 @@
 // errors as `{"status","serviceErrorCode","code","message"}`, and for BATCH_CREATE one
 // status per element (`{"elements":[{"status":201},{"status":400,"error":{…}}]}`), so a
 // wrong payload fails a test.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hex, isCurrencyCode, isDecimalString } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface LinkedinReceivedRequest {
   /** The `LinkedIn-Version` header. */
@@ -34,13 +30,7 @@ export interface LinkedinMockOptions {
   conversions?: string[];
 }
 
-export interface LinkedinMock {
-  router: express.Router;
-  received: LinkedinReceivedRequest[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface LinkedinMock extends PlatformMock<LinkedinReceivedRequest> {}
 
 const MAX_ELEMENTS = 5000;
 const MAX_AGE_MS = 90 * 24 * 60 * 60 * 1000;
@@ -50,11 +40,6 @@ const ID_TYPES = new Set([
   'SHA256_EMAIL', 'LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID', 'ACXIOM_ID', 'ORACLE_MOAT_ID',
 ]);
 const ELEMENT_KEYS = new Set(['conversion', 'conversionHappenedAt', 'conversionValue', 'eventId', 'user']);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 interface LinkedinError {
   status: number;
@@ -66,6 +51,11 @@ interface LinkedinError {
 function error(status: number, code: string, message: string, serviceErrorCode = 100): LinkedinError {
   return { status, serviceErrorCode, code, message };
 }
+
+/** A path the mock does not serve, answered in LinkedIn's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json(error(404, 'NOT_FOUND', `No resource at ${req.method} ${req.path}`));
+};
 
 /** The first contract violation in one conversion event, as LinkedIn's error, if any. */
 function checkElement(el: unknown, at: string, nowMs: number, rules: Set<string> | undefined): LinkedinError | undefined {
@@ -85,10 +75,10 @@ function checkElement(el: unknown, at: string, nowMs: number, rules: Set<string>
   const value = el.conversionValue;
   if (value !== undefined) {
     if (!isObject(value)) return invalid('.conversionValue must be an object');
-    if (typeof value.currencyCode !== 'string' || !/^[A-Z]{3}$/.test(value.currencyCode)) {
+    if (!isCurrencyCode(value.currencyCode)) {
       return invalid('.conversionValue.currencyCode must be an ISO 4217 code');
     }
-    if (typeof value.amount !== 'string' || !/^-?\d+(\.\d+)?$/.test(value.amount)) {
+    if (!isDecimalString(value.amount)) {
       return invalid('.conversionValue.amount must be a decimal string like "50.0"');
     }
   }
@@ -102,7 +92,7 @@ function checkElement(el: unknown, at: string, nowMs: number, rules: Set<string>
       return invalid(`${where}.idType must be one of ${[...ID_TYPES].join(', ')}`);
     }
     if (typeof id.idValue !== 'string' || id.idValue === '') return invalid(`${where}.idValue is required`);
-    if (id.idType === 'SHA256_EMAIL' && !SHA256_HEX.test(id.idValue)) {
+    if (id.idType === 'SHA256_EMAIL' && !isSha256Hex(id.idValue)) {
       return invalid(`${where}.idValue must be the lowercase hex SHA-256 of the email`);
     }
   }
@@ -116,25 +106,17 @@ function checkElement(el: unknown, at: string, nowMs: number, rules: Set<string>
 }
 
 export function createLinkedinMock(opts: LinkedinMockOptions): LinkedinMock {
-  const received: LinkedinReceivedRequest[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<LinkedinReceivedRequest>();
+  const { received } = log;
   const rules = opts.conversions ? new Set(opts.conversions) : undefined;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/rest/conversionEvents', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     const fail = (e: LinkedinError): void => {
       res.status(e.status).json(e);
     };
@@ -184,55 +166,18 @@ export function createLinkedinMock(opts: LinkedinMockOptions): LinkedinMock {
   });
 
   // Body-parser failures (malformed JSON, too large) answered in LinkedIn's shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = isObject(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 400;
-    res.status(status).json(error(status, 'INVALID_REQUEST', `could not read the body: ${err instanceof Error ? err.message : 'unknown'}`));
-  });
+  router.use(
+    bodyParseErrors((res, status, message = 'unknown') => {
+      res.status(status).json(error(status, 'INVALID_REQUEST', `could not read the body: ${message}`));
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningLinkedinMock extends Omit<LinkedinMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningLinkedinMock extends RunningMock<LinkedinMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startLinkedinMock(opts: LinkedinMockOptions & { port?: number }): Promise<RunningLinkedinMock> {
-  const mock = createLinkedinMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json(error(404, 'NOT_FOUND', `No resource at ${req.method} ${req.path}`));
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createLinkedinMock(opts), notFound, opts.port);
 }

@@ -3,15 +3,12 @@
 // §1) and answers the way Meta does, so a wrong payload fails a test. The demo uses it too,
 // to show what would have been sent (`GET /_received`).
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { isIP } from 'node:net';
+import express, { type Request, type RequestHandler } from 'express';
+import { isObject, isSha256Hashes } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface ReceivedBatch {
   pixelId: string;
@@ -31,13 +28,7 @@ export interface MetaGraphMockOptions {
   pixelId?: string;
 }
 
-export interface MetaGraphMock {
-  router: express.Router;
-  received: ReceivedBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface MetaGraphMock extends PlatformMock<ReceivedBatch> {}
 
 const MAX_EVENTS = 1000;
 const MAX_AGE_SEC = 7 * 24 * 60 * 60;
@@ -53,7 +44,6 @@ const USER_DATA_KEYS = new Set([
   ...HASHED_KEYS, 'external_id', 'client_ip_address', 'client_user_agent', 'fbc', 'fbp', 'subscription_id',
   'fb_login_id', 'lead_id', 'anon_id', 'madid', 'page_id', 'page_scoped_user_id', 'ctwa_clid', 'ig_account_id', 'ig_sid',
 ]);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const FB_COOKIE = /^fb\.\d\.\d{13}\..+$/;
 
 class GraphError {
@@ -81,9 +71,10 @@ function errorBody(e: GraphError): unknown {
   };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A path the mock does not serve, answered in Graph's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(400).json(errorBody(new GraphError(2500, `Unknown path components: ${req.method} ${req.path}`)));
+};
 
 function invalid(where: string, problem: string): GraphError {
   return new GraphError(100, `(#100) Invalid parameter: ${where} ${problem}`, {
@@ -124,8 +115,7 @@ function checkEvent(ev: unknown, at: string, nowSec: number): GraphError | undef
   for (const key of HASHED_KEYS) {
     const v = ud[key];
     if (v === undefined) continue;
-    const items = Array.isArray(v) ? v : [v];
-    if (items.length === 0 || !items.every((s) => typeof s === 'string' && SHA256_HEX.test(s))) {
+    if (!isSha256Hashes(v)) {
       return invalid(`${at}.user_data.${key}`, 'must be a lowercase hex SHA-256 hash (or an array of them)');
     }
   }
@@ -180,25 +170,17 @@ function parameters(req: Request): Record<string, unknown> | GraphError {
 }
 
 export function createMetaGraphMock(opts: MetaGraphMockOptions): MetaGraphMock {
-  const received: ReceivedBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<ReceivedBatch>();
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
   router.use(express.urlencoded({ extended: false, limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/:version/:pixelId/events', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
 
     const fail = (e: GraphError): void => {
       res.status(400).json(errorBody(e));
@@ -258,58 +240,18 @@ export function createMetaGraphMock(opts: MetaGraphMockOptions): MetaGraphMock {
   });
 
   // Body-parser failures (malformed JSON, too large) answered in Graph's shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = isObject(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 400;
-    const message = err instanceof Error ? err.message : 'invalid request';
-    res.status(status).json(errorBody(invalid('request body', `could not be read: ${message}`)));
-  });
+  router.use(
+    bodyParseErrors((res, status, message = 'invalid request') => {
+      res.status(status).json(errorBody(invalid('request body', `could not be read: ${message}`)));
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningMetaGraphMock extends Omit<MetaGraphMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningMetaGraphMock extends RunningMock<MetaGraphMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startMetaGraphMock(opts: MetaGraphMockOptions & { port?: number }): Promise<RunningMetaGraphMock> {
-  const mock = createMetaGraphMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(400).json(errorBody(new GraphError(2500, `Unknown path components: ${req.method} ${req.path}`)));
-  });
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createMetaGraphMock(opts), notFound, opts.port);
 }

@@ -5,15 +5,12 @@
 // With `continueOnValidationError: true` valid events are taken and the invalid ones
 // listed (HTTP 200); otherwise one invalid event refuses the request (HTTP 400).
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { isIP } from 'node:net';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hex, isCurrencyCode } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface MicrosoftReceivedBatch {
   tagId: string;
@@ -34,13 +31,7 @@ export interface MicrosoftMockOptions {
   tagId?: string;
 }
 
-export interface MicrosoftMock {
-  router: express.Router;
-  received: MicrosoftReceivedBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface MicrosoftMock extends PlatformMock<MicrosoftReceivedBatch> {}
 
 const MAX_EVENTS = 1000;
 const MAX_AGE_SEC = 7 * 24 * 60 * 60;
@@ -57,12 +48,7 @@ const CUSTOM_KEYS = new Set([
   'ecommTotalValue', 'ecommCategory', 'items', 'hotelData',
 ]);
 const PAGE_TYPES = new Set(['home', 'searchresults', 'category', 'product', 'cart', 'purchase', 'other']);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const MSCLKID = /^[0-9a-f-]{32,36}$/i;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 interface Detail {
   index: number;
@@ -74,6 +60,11 @@ interface Detail {
 function errorBody(eventsReceived: number, code: string, message: string, details: Detail[] = []): unknown {
   return { eventsReceived, error: { code, message, details }, traceId: randomUUID() };
 }
+
+/** A path the mock does not serve, answered in Microsoft's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody(0, 'NotFound', `No resource at ${req.method} ${req.path}`));
+};
 
 /** The first contract violation in one event, as a Microsoft error detail, if any. */
 function checkEvent(ev: unknown, index: number, nowSec: number): Detail | undefined {
@@ -100,7 +91,7 @@ function checkEvent(ev: unknown, index: number, nowSec: number): Detail | undefi
   for (const key of Object.keys(ud)) if (!USER_KEYS.has(key)) return bad(`userData.${key}`, 'Unknown property', 'UnknownProperty');
   for (const key of ['em', 'ph']) {
     const v = ud[key];
-    if (v !== undefined && (typeof v !== 'string' || !SHA256_HEX.test(v))) return bad(`userData.${key}`, `${key} must be a lowercase hex SHA-256 hash`);
+    if (v !== undefined && !isSha256Hex(v)) return bad(`userData.${key}`, `${key} must be a lowercase hex SHA-256 hash`);
   }
   if (ud.msclkid !== undefined && (typeof ud.msclkid !== 'string' || !MSCLKID.test(ud.msclkid))) {
     return bad('userData.msclkid', 'msclkid must be a click id GUID');
@@ -116,7 +107,7 @@ function checkEvent(ev: unknown, index: number, nowSec: number): Detail | undefi
     if (!isObject(cd)) return bad('customData', 'customData must be an object');
     for (const key of Object.keys(cd)) if (!CUSTOM_KEYS.has(key)) return bad(`customData.${key}`, 'Unknown property', 'UnknownProperty');
     if (cd.value !== undefined && (typeof cd.value !== 'number' || !Number.isFinite(cd.value))) return bad('customData.value', 'value must be a number');
-    if (cd.currency !== undefined && (typeof cd.currency !== 'string' || !/^[A-Z]{3}$/.test(cd.currency))) {
+    if (cd.currency !== undefined && !isCurrencyCode(cd.currency)) {
       return bad('customData.currency', 'currency must be an ISO 4217 code');
     }
     if (cd.pageType !== undefined && (typeof cd.pageType !== 'string' || !PAGE_TYPES.has(cd.pageType))) {
@@ -140,24 +131,16 @@ function checkEvent(ev: unknown, index: number, nowSec: number): Detail | undefi
 }
 
 export function createMicrosoftMock(opts: MicrosoftMockOptions): MicrosoftMock {
-  const received: MicrosoftReceivedBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<MicrosoftReceivedBatch>();
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/v1/:tagId/events', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     const fail = (status: number, code: string, message: string): void => {
       res.status(status).json(errorBody(0, code, message));
     };
@@ -208,55 +191,18 @@ export function createMicrosoftMock(opts: MicrosoftMockOptions): MicrosoftMock {
   });
 
   // Body-parser failures (malformed JSON, too large) answered in Microsoft's shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = isObject(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 400;
-    res.status(status).json(errorBody(0, 'InvalidRequest', `The body could not be read: ${err instanceof Error ? err.message : 'unknown'}`));
-  });
+  router.use(
+    bodyParseErrors((res, status, message = 'unknown') => {
+      res.status(status).json(errorBody(0, 'InvalidRequest', `The body could not be read: ${message}`));
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningMicrosoftMock extends Omit<MicrosoftMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningMicrosoftMock extends RunningMock<MicrosoftMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startMicrosoftMock(opts: MicrosoftMockOptions & { port?: number }): Promise<RunningMicrosoftMock> {
-  const mock = createMicrosoftMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json(errorBody(0, 'NotFound', `No resource at ${req.method} ${req.path}`));
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createMicrosoftMock(opts), notFound, opts.port);
 }

@@ -5,15 +5,12 @@
 // 422 with per-event statuses when some events fail (the others are processed). `?test=true`
 // validates the same way; such requests are recorded with `test: true` (Pinterest would not
 // record them at all).
-import type { Server } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { isIP } from 'node:net';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hashes, isCurrencyCode, isDecimalString } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface ReceivedPinterestBatch {
   adAccountId: string;
@@ -33,13 +30,7 @@ export interface PinterestMockOptions {
   adAccountId?: string;
 }
 
-export interface PinterestMock {
-  router: express.Router;
-  received: ReceivedPinterestBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface PinterestMock extends PlatformMock<ReceivedPinterestBatch> {}
 
 const MAX_EVENTS = 1000;
 const MAX_FUTURE_SEC = 5 * 60;
@@ -61,8 +52,6 @@ const CUSTOM_DATA_KEYS = new Set([
   'external_measurement_vendor_id', 'np', 'num_items', 'opt_out_type', 'order_id', 'predicted_ltv', 'search_string', 'value',
 ]);
 const CONTENT_KEYS = new Set(['id', 'item_brand', 'item_category', 'item_name', 'item_price', 'quantity']);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-const DECIMAL_STRING = /^-?\d+(\.\d+)?$/;
 
 class PinterestError {
   constructor(
@@ -72,11 +61,12 @@ class PinterestError {
   ) {}
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const invalidRequest = (message: string) => new PinterestError(400, 4196, `The request was invalid. ${message}`);
+
+/** A path the mock does not serve, answered in Pinterest's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ code: 404, message: `Resource not found: ${req.method} ${req.path}` });
+};
 
 /** Why Pinterest would fail this one event, if it would. */
 function checkEvent(ev: unknown, nowSec: number): string | undefined {
@@ -103,7 +93,7 @@ function checkEvent(ev: unknown, nowSec: number): string | undefined {
   for (const key of HASHED_USER_KEYS) {
     const v = ud[key];
     if (v === undefined) continue;
-    if (!Array.isArray(v) || v.length === 0 || !v.every((s) => typeof s === 'string' && SHA256_HEX.test(s))) {
+    if (!Array.isArray(v) || !isSha256Hashes(v)) {
       return `user_data.${key} must be an array of lowercase hex SHA-256 hashes`;
     }
   }
@@ -119,9 +109,9 @@ function checkEvent(ev: unknown, nowSec: number): string | undefined {
   for (const key of Object.keys(cd)) if (!CUSTOM_DATA_KEYS.has(key)) return `custom_data.${key} is not a custom_data field`;
   for (const key of ['value', 'predicted_ltv']) {
     const v = cd[key];
-    if (v !== undefined && (typeof v !== 'string' || !DECIMAL_STRING.test(v))) return `custom_data.${key} must be a decimal number as a string, like "72.39"`;
+    if (v !== undefined && !isDecimalString(v)) return `custom_data.${key} must be a decimal number as a string, like "72.39"`;
   }
-  if (cd.currency !== undefined && (typeof cd.currency !== 'string' || !/^[A-Z]{3}$/.test(cd.currency))) return 'custom_data.currency must be an ISO 4217 code';
+  if (cd.currency !== undefined && !isCurrencyCode(cd.currency)) return 'custom_data.currency must be an ISO 4217 code';
   if (cd.num_items !== undefined && (typeof cd.num_items !== 'number' || !Number.isInteger(cd.num_items))) return 'custom_data.num_items must be an integer';
   if (cd.content_ids !== undefined && (!Array.isArray(cd.content_ids) || !cd.content_ids.every((s) => typeof s === 'string'))) {
     return 'custom_data.content_ids must be an array of strings';
@@ -131,7 +121,7 @@ function checkEvent(ev: unknown, nowSec: number): string | undefined {
     for (const [i, c] of cd.contents.entries()) {
       if (!isObject(c)) return `custom_data.contents[${i}] must be an object`;
       for (const key of Object.keys(c)) if (!CONTENT_KEYS.has(key)) return `custom_data.contents[${i}].${key} is not a contents field`;
-      if (c.item_price !== undefined && (typeof c.item_price !== 'string' || !DECIMAL_STRING.test(c.item_price))) {
+      if (c.item_price !== undefined && !isDecimalString(c.item_price)) {
         return `custom_data.contents[${i}].item_price must be a decimal number as a string`;
       }
       if (c.quantity !== undefined && (typeof c.quantity !== 'number' || !Number.isInteger(c.quantity))) return `custom_data.contents[${i}].quantity must be an integer`;
@@ -141,24 +131,15 @@ function checkEvent(ev: unknown, nowSec: number): string | undefined {
 }
 
 export function createPinterestMock(opts: PinterestMockOptions): PinterestMock {
-  const received: ReceivedPinterestBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<ReceivedPinterestBatch>();
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
-
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/v5/ad_accounts/:adAccountId/events', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     const fail = (e: PinterestError): void => {
       res.status(e.status).json({ code: e.code, message: e.message });
     };
@@ -203,57 +184,18 @@ export function createPinterestMock(opts: PinterestMockOptions): PinterestMock {
   });
 
   // Body-parser failures (malformed JSON, too large), in Pinterest's error shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const message = err instanceof Error ? err.message : 'invalid request';
-    res.status(400).json({ code: 4196, message: `The request was invalid. The body could not be read: ${message}` });
-  });
+  router.use(
+    bodyParseErrors((res, _status, message = 'invalid request') => {
+      res.status(400).json({ code: 4196, message: `The request was invalid. The body could not be read: ${message}` });
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningPinterestMock extends Omit<PinterestMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningPinterestMock extends RunningMock<PinterestMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startPinterestMock(opts: PinterestMockOptions & { port?: number }): Promise<RunningPinterestMock> {
-  const mock = createPinterestMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json({ code: 404, message: `Resource not found: ${req.method} ${req.path}` });
-  });
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createPinterestMock(opts), notFound, opts.port);
 }

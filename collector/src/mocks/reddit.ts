@@ -7,15 +7,11 @@
 // Stricter than Reddit in one place, on purpose: Reddit also accepts cleartext email,
 // phone and IP and hashes them itself; Trakvo never sends cleartext, so here those fields
 // must be lowercase SHA-256 hex.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hex, isCurrencyCode } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface RedditReceivedBatch {
   pixelId: string;
@@ -34,13 +30,7 @@ export interface RedditMockOptions {
   pixelId?: string;
 }
 
-export interface RedditMock {
-  router: express.Router;
-  received: RedditReceivedBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface RedditMock extends PlatformMock<RedditReceivedBatch> {}
 
 const MAX_EVENTS = 1000;
 const MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
@@ -55,15 +45,15 @@ const USER_KEYS = new Set([
 ]);
 const HASHED_USER_KEYS = ['email', 'phone_number', 'ip_address'];
 const METADATA_KEYS = new Set(['conversion_id', 'currency', 'value', 'item_count', 'products']);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function errorBody(status: number, message: string): unknown {
   return { error: { code: status, message } };
 }
+
+/** A path the mock does not serve, answered in Reddit's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody(404, `Not Found: ${req.method} ${req.path}`));
+};
 
 /** The first contract violation in one conversion event, if any. */
 function checkEvent(ev: unknown, at: string, nowMs: number): string | undefined {
@@ -95,7 +85,7 @@ function checkEvent(ev: unknown, at: string, nowMs: number): string | undefined 
     for (const key of Object.keys(user)) if (!USER_KEYS.has(key)) return `${at}.user.${key} is not a match key`;
     for (const key of HASHED_USER_KEYS) {
       const v = user[key];
-      if (v !== undefined && (typeof v !== 'string' || !SHA256_HEX.test(v))) return `${at}.user.${key} must be a lowercase hex SHA-256 hash`;
+      if (v !== undefined && !isSha256Hex(v)) return `${at}.user.${key} must be a lowercase hex SHA-256 hash`;
     }
     for (const key of ['external_id', 'user_agent', 'uuid']) {
       if (user[key] !== undefined && (typeof user[key] !== 'string' || user[key] === '')) return `${at}.user.${key} must be a non-empty string`;
@@ -109,7 +99,7 @@ function checkEvent(ev: unknown, at: string, nowMs: number): string | undefined 
       return `${at}.metadata.conversion_id must be a non-empty string`;
     }
     if (md.value !== undefined && (typeof md.value !== 'number' || !Number.isFinite(md.value))) return `${at}.metadata.value must be a number (double)`;
-    if (md.currency !== undefined && (typeof md.currency !== 'string' || !/^[A-Z]{3}$/.test(md.currency))) {
+    if (md.currency !== undefined && !isCurrencyCode(md.currency)) {
       return `${at}.metadata.currency must be an ISO 4217 code`;
     }
     if (md.value !== undefined && md.currency === undefined) return `${at}.metadata.currency is required with value`;
@@ -127,24 +117,16 @@ function checkEvent(ev: unknown, at: string, nowMs: number): string | undefined 
 }
 
 export function createRedditMock(opts: RedditMockOptions): RedditMock {
-  const received: RedditReceivedBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<RedditReceivedBatch>();
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/api/v3/pixels/:pixelId/conversion_events', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     const fail = (status: number, message: string): void => {
       res.status(status).json(errorBody(status, message));
     };
@@ -189,55 +171,18 @@ export function createRedditMock(opts: RedditMockOptions): RedditMock {
   });
 
   // Body-parser failures (malformed JSON, too large) answered in the same shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = isObject(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 400;
-    res.status(status).json(errorBody(status, `Bad Request: ${err instanceof Error ? err.message : 'unreadable body'}`));
-  });
+  router.use(
+    bodyParseErrors((res, status, message = 'unreadable body') => {
+      res.status(status).json(errorBody(status, `Bad Request: ${message}`));
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningRedditMock extends Omit<RedditMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningRedditMock extends RunningMock<RedditMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startRedditMock(opts: RedditMockOptions & { port?: number }): Promise<RunningRedditMock> {
-  const mock = createRedditMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json(errorBody(404, `Not Found: ${req.method} ${req.path}`));
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createRedditMock(opts), notFound, opts.port);
 }

@@ -6,15 +6,12 @@
 //    (one bad event fails the request); 401 for a bad token, 403 for another pixel.
 //  - `POST /v3/{pixel}/events/validate?access_token=…` (Test Event Tool): 200 with
 //    `status`, `test_event: true` and per-event `event_logs`; recorded with `validate: true`.
-import type { Server } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { isIP } from 'node:net';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hashes, isCurrencyCode, isDecimalString } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface ReceivedSnapBatch {
   pixelId: string;
@@ -36,13 +33,7 @@ export interface SnapchatMockOptions {
   pixelId?: string;
 }
 
-export interface SnapchatMock {
-  router: express.Router;
-  received: ReceivedSnapBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface SnapchatMock extends PlatformMock<ReceivedSnapBatch> {}
 
 /** ⚠ [3p] Snap's batch limit; its own docs we could read give none. */
 const MAX_EVENTS = 2000;
@@ -66,19 +57,18 @@ const EVENT_KEYS = new Set([
 const HASHED_USER_KEYS = ['em', 'ph', 'fn', 'ln', 'ge', 'ct', 'st', 'zp', 'country'];
 const PLAIN_USER_KEYS = ['client_ip_address', 'client_user_agent', 'sc_click_id', 'sc_cookie1', 'mobile_ad_id', 'madid', 'idfv'];
 const CUSTOM_STRING_KEYS = ['currency', 'content_category', 'content_type', 'order_id', 'search_string', 'status', 'brands', 'sign_up_method', 'delivery_category'];
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-const DECIMAL_STRING = /^-?\d+(\.\d+)?$/;
 
 interface Problem {
   code: string;
   message: string;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const problem = (code: string, message: string): Problem => ({ code, message });
+
+/** A path the mock does not serve, answered in Snap's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ status: 'INVALID', reason: `Not found: ${req.method} ${req.path}` });
+};
 
 /** The first contract violation in one event, if any. */
 function checkEvent(ev: unknown, nowSec: number): Problem | undefined {
@@ -112,8 +102,7 @@ function checkEvent(ev: unknown, nowSec: number): Problem | undefined {
   for (const key of HASHED_USER_KEYS) {
     const v = ud[key];
     if (v === undefined) continue;
-    const items = Array.isArray(v) ? v : [v];
-    if (items.length === 0 || !items.every((s) => typeof s === 'string' && SHA256_HEX.test(s))) {
+    if (!isSha256Hashes(v)) {
       return problem('INVALID_HASH', `user_data.${key} must be lowercase hex SHA-256 (as an array)`);
     }
   }
@@ -128,10 +117,10 @@ function checkEvent(ev: unknown, nowSec: number): Problem | undefined {
   if (cd === undefined) return undefined;
   if (!isObject(cd)) return problem('INVALID_FIELD', 'custom_data must be an object');
   if (cd.value !== undefined) {
-    const ok = (typeof cd.value === 'number' && Number.isFinite(cd.value)) || (typeof cd.value === 'string' && DECIMAL_STRING.test(cd.value));
+    const ok = (typeof cd.value === 'number' && Number.isFinite(cd.value)) || isDecimalString(cd.value);
     if (!ok) return problem('INVALID_FIELD', 'custom_data.value must be a number');
   }
-  if (cd.currency !== undefined && (typeof cd.currency !== 'string' || !/^[A-Z]{3}$/.test(cd.currency))) return problem('INVALID_FIELD', 'custom_data.currency must be an ISO 4217 code');
+  if (cd.currency !== undefined && !isCurrencyCode(cd.currency)) return problem('INVALID_FIELD', 'custom_data.currency must be an ISO 4217 code');
   for (const key of CUSTOM_STRING_KEYS) if (cd[key] !== undefined && typeof cd[key] !== 'string') return problem('INVALID_FIELD', `custom_data.${key} must be a string`);
   if (cd.num_items !== undefined && (typeof cd.num_items !== 'number' || !Number.isInteger(cd.num_items))) return problem('INVALID_FIELD', 'custom_data.num_items must be an integer');
   if (cd.content_ids !== undefined && (!Array.isArray(cd.content_ids) || !cd.content_ids.every((s) => typeof s === 'string'))) {
@@ -153,25 +142,17 @@ function checkEvent(ev: unknown, nowSec: number): Problem | undefined {
 }
 
 export function createSnapchatMock(opts: SnapchatMockOptions): SnapchatMock {
-  const received: ReceivedSnapBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<ReceivedSnapBatch>();
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   function handle(validate: boolean): express.RequestHandler {
     return (req, res) => {
-      const next = scripted.shift();
-      if (next) {
-        res.status(next.status).set(next.headers ?? {});
-        if (typeof next.body === 'string') res.send(next.body);
-        else res.json(next.body);
-        return;
-      }
+      if (log.answerScripted(res)) return;
       const invalid = (status: number, reason: string, extra: Record<string, unknown> = {}): void => {
         res.status(status).json({ status: 'INVALID', reason, ...extra });
       };
@@ -232,57 +213,18 @@ export function createSnapchatMock(opts: SnapchatMockOptions): SnapchatMock {
   router.post('/v3/:pixelId/events/validate', handle(true));
 
   // Body-parser failures (malformed JSON, too large), in Snap's error shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const message = err instanceof Error ? err.message : 'invalid request';
-    res.status(400).json({ status: 'INVALID', reason: `The body could not be read: ${message}` });
-  });
+  router.use(
+    bodyParseErrors((res, _status, message = 'invalid request') => {
+      res.status(400).json({ status: 'INVALID', reason: `The body could not be read: ${message}` });
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningSnapchatMock extends Omit<SnapchatMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningSnapchatMock extends RunningMock<SnapchatMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startSnapchatMock(opts: SnapchatMockOptions & { port?: number }): Promise<RunningSnapchatMock> {
-  const mock = createSnapchatMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json({ status: 'INVALID', reason: `Not found: ${req.method} ${req.path}` });
-  });
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createSnapchatMock(opts), notFound, opts.port);
 }

@@ -3,15 +3,12 @@
 // answers the way TikTok does: always HTTP 200 with the `{code, message, request_id, data}`
 // envelope, errors included (`code != 0`). The demo can mount it and list `GET /_received`.
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { isIP } from 'node:net';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hashes, isCurrencyCode } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface ReceivedTikTokBatch {
   /** `event_source_id`. */
@@ -31,20 +28,13 @@ export interface TikTokMockOptions {
   pixelCode?: string;
 }
 
-export interface TikTokMock {
-  router: express.Router;
-  received: ReceivedTikTokBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface TikTokMock extends PlatformMock<ReceivedTikTokBatch> {}
 
 const MAX_EVENTS = 1000;
 const MAX_FUTURE_SEC = 5 * 60;
 const EVENT_SOURCES = new Set(['web', 'app', 'offline', 'crm']);
 const HASHED_USER_KEYS = ['email', 'phone', 'external_id', 'first_name', 'last_name', 'city', 'state', 'country', 'zip_code'];
 const PLAIN_USER_KEYS = ['ttclid', 'ttp', 'ip', 'user_agent', 'locale', 'idfa', 'idfv', 'gaid'];
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** TikTok's answer: HTTP 200 with a code; 0 is success. */
 class TikTokError {
@@ -62,11 +52,12 @@ function envelope(code: number, message: string): unknown {
   return { code, message, request_id: requestId(), data: {} };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const paramError = (where: string, problem: string) => new TikTokError(40002, `${where}: ${problem}`);
+
+/** A path the mock does not serve, answered in TikTok's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json(envelope(40400, `route not found: ${req.method} ${req.path}`));
+};
 
 /** The first contract violation in one event, if any. */
 function checkEvent(ev: unknown, at: string, nowSec: number): TikTokError | undefined {
@@ -87,8 +78,7 @@ function checkEvent(ev: unknown, at: string, nowSec: number): TikTokError | unde
     for (const key of HASHED_USER_KEYS) {
       const v = user[key];
       if (v === undefined) continue;
-      const items = Array.isArray(v) ? v : [v];
-      if (items.length === 0 || !items.every((s) => typeof s === 'string' && SHA256_HEX.test(s))) {
+      if (!isSha256Hashes(v)) {
         return new TikTokError(40062, `${at}.user.${key}: PII must be SHA-256 hashed (64 lowercase hex characters)`);
       }
     }
@@ -113,7 +103,7 @@ function checkEvent(ev: unknown, at: string, nowSec: number): TikTokError | unde
     if (props.value !== undefined && (typeof props.value !== 'number' || !Number.isFinite(props.value))) {
       return paramError(`${at}.properties.value`, 'must be a number');
     }
-    if (props.currency !== undefined && (typeof props.currency !== 'string' || !/^[A-Z]{3}$/.test(props.currency))) {
+    if (props.currency !== undefined && !isCurrencyCode(props.currency)) {
       return paramError(`${at}.properties.currency`, 'must be an ISO 4217 code like BRL');
     }
     if (props.content_type !== undefined && props.content_type !== 'product' && props.content_type !== 'product_group') {
@@ -136,24 +126,16 @@ function checkEvent(ev: unknown, at: string, nowSec: number): TikTokError | unde
 }
 
 export function createTikTokMock(opts: TikTokMockOptions): TikTokMock {
-  const received: ReceivedTikTokBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
+  const log = createScriptedLog<ReceivedTikTokBatch>();
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/open_api/v1.3/event/track', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     // TikTok reports errors in a 200 body.
     const fail = (e: TikTokError): void => {
       res.status(200).json(envelope(e.code, e.message));
@@ -199,57 +181,18 @@ export function createTikTokMock(opts: TikTokMockOptions): TikTokMock {
   });
 
   // Body-parser failures (malformed JSON, too large), in TikTok's envelope.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const message = err instanceof Error ? err.message : 'invalid request';
-    res.status(200).json(envelope(40002, `request body could not be read: ${message}`));
-  });
+  router.use(
+    bodyParseErrors((res, _status, message = 'invalid request') => {
+      res.status(200).json(envelope(40002, `request body could not be read: ${message}`));
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningTikTokMock extends Omit<TikTokMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningTikTokMock extends RunningMock<TikTokMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startTikTokMock(opts: TikTokMockOptions & { port?: number }): Promise<RunningTikTokMock> {
-  const mock = createTikTokMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json(envelope(40400, `route not found: ${req.method} ${req.path}`));
-  });
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createTikTokMock(opts), notFound, opts.port);
 }

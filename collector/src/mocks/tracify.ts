@@ -4,15 +4,11 @@
 // answers the way Tracify does: `{"status": true}` or `{"status": false, "error": "…"}`.
 // Points Tracify does not document (batch size, amount format) are checked as
 // destinations/tracify.ts sends them, marked ⚠.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type RequestHandler } from 'express';
+import { isObject, isSha256Hex, isCurrencyCode } from './support/values.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface TracifyReceivedBatch {
   /** The events as sent; find a purchase by `data.order_id`, a conversion by `data.conversion_id`. */
@@ -30,28 +26,22 @@ export interface TracifyMockOptions {
   customerSiteId?: string;
 }
 
-export interface TracifyMock {
-  router: express.Router;
-  received: TracifyReceivedBatch[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
-}
+export interface TracifyMock extends PlatformMock<TracifyReceivedBatch> {}
 
 /** ⚠ Not documented by Tracify; the destination sends at most 100. */
 const MAX_EVENTS = 100;
 const TYPES = new Set(['pageview', 'productview', 'addtocart', 'purchase', 'conversion']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 /** ⚠ "2 decimals after the comma". */
 const AMOUNT = /^\d+,\d{2}$/;
 const ITEM_KEY = /^(ITEM|AMT|QTY)([1-9]\d*)$/;
 const TRACKING_PARAM = /^(utm|trc)_[_a-z]/;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A path the mock does not serve, answered in Tracify's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ status: false, error: `no endpoint ${req.method} ${req.path}` });
+};
 
 /** The first contract violation in one event, if any. */
 function checkEvent(ev: unknown, at: string, siteId: string | undefined): string | undefined {
@@ -68,7 +58,7 @@ function checkEvent(ev: unknown, at: string, siteId: string | undefined): string
   const ids = ev.identity_data;
   if (!isObject(ids) || Object.keys(ids).length === 0) return `${at}.identity_data must hold at least one anonymized identifier`;
   for (const [key, kind] of Object.entries(ids)) {
-    if (!SHA256_HEX.test(key)) return `${at}.identity_data keys must be anonymized (SHA-256 hex) values`;
+    if (!isSha256Hex(key)) return `${at}.identity_data keys must be anonymized (SHA-256 hex) values`;
     if (kind !== 1 && kind !== 2 && kind !== 3 && kind !== 4) return `${at}.identity_data values must be 1, 2, 3 or 4`;
   }
   if (ev.datetime !== undefined) {
@@ -94,7 +84,7 @@ function checkEvent(ev: unknown, at: string, siteId: string | undefined): string
   }
   if (ev.type === 'purchase') {
     if (typeof data.order_id !== 'string' || data.order_id === '') return `${at}.data.order_id is required for a purchase`;
-    if (typeof data.currency !== 'string' || !/^[A-Z]{3}$/.test(data.currency)) return `${at}.data.currency must be an ISO 4217 code`;
+    if (!isCurrencyCode(data.currency)) return `${at}.data.currency must be an ISO 4217 code`;
     if (typeof data.amount !== 'string' || !AMOUNT.test(data.amount)) return `${at}.data.amount must be a string with 2 decimals after the comma`;
   }
   if (ev.type === 'conversion') {
@@ -105,25 +95,17 @@ function checkEvent(ev: unknown, at: string, siteId: string | undefined): string
 }
 
 export function createTracifyMock(opts: TracifyMockOptions): TracifyMock {
-  const received: TracifyReceivedBatch[] = [];
-  const scripted: ScriptedResponse[] = [];
   const orders = new Set<string>();
+  const log = createScriptedLog<TracifyReceivedBatch>(() => orders.clear());
+  const { received } = log;
   const router = express.Router();
 
   router.use(express.json({ limit: '20mb' }));
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   router.post('/api/v1/events', (req, res) => {
-    const next = scripted.shift();
-    if (next) {
-      res.status(next.status).set(next.headers ?? {});
-      if (typeof next.body === 'string') res.send(next.body);
-      else res.json(next.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     const fail = (status: number, error: string): void => {
       res.status(status).json({ status: false, error });
     };
@@ -155,56 +137,18 @@ export function createTracifyMock(opts: TracifyMockOptions): TracifyMock {
   });
 
   // Body-parser failures (malformed JSON, too large) answered in Tracify's shape.
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = isObject(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 400;
-    res.status(status).json({ status: false, error: `could not read the body: ${err instanceof Error ? err.message : 'unknown'}` });
-  });
+  router.use(
+    bodyParseErrors((res, status, message = 'unknown') => {
+      res.status(status).json({ status: false, error: `could not read the body: ${message}` });
+    }),
+  );
 
-  return {
-    router,
-    received,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      scripted.length = 0;
-      orders.clear();
-    },
-  };
+  return { router, received, script: log.script, reset: log.reset };
 }
 
-export interface RunningTracifyMock extends Omit<TracifyMock, 'router'> {
-  /** Base URL to use as the destination's `baseUrl`, e.g. http://127.0.0.1:40123 */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningTracifyMock extends RunningMock<TracifyMock> {}
 
 /** The mock as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startTracifyMock(opts: TracifyMockOptions & { port?: number }): Promise<RunningTracifyMock> {
-  const mock = createTracifyMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json({ status: false, error: `no endpoint ${req.method} ${req.path}` });
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createTracifyMock(opts), notFound, opts.port);
 }

@@ -3,17 +3,12 @@
 // requires the idempotency headers, checks the body is a canonical event or an array of
 // them, and answers a delivery id it has already seen with 200 without recording it again.
 // Accepts POSTs on any path.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type RequestHandler } from 'express';
 import { CanonicalEventSchema, type CanonicalEvent } from '../event/schema.js';
 import { verifySignature } from '../notify/signature.js';
+import { bodyParseErrors, createScriptedLog, serveMock, type RunningMock, type PlatformMock } from './support/mock-server.js';
 
-export interface ScriptedResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+export type { ScriptedResponse } from './support/mock-server.js';
 
 export interface WebhookReceivedDelivery {
   /** The request path (the configured URL's path). */
@@ -37,43 +32,34 @@ export interface WebhookMockOptions {
   toleranceSec?: number;
 }
 
-export interface WebhookMock {
-  router: express.Router;
-  received: WebhookReceivedDelivery[];
+export interface WebhookMock extends PlatformMock<WebhookReceivedDelivery> {
   /** Deliveries answered as duplicates (their delivery ids), not recorded again. */
   duplicates: string[];
-  /** Answer the next requests with these, in order, one per request, before any checks. */
-  script(responses: ScriptedResponse[]): void;
-  reset(): void;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A path the mock does not serve, answered in the receiver's shape. */
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ error: `no route ${req.method} ${req.path}` });
+};
 
 export function createWebhookMock(opts: WebhookMockOptions): WebhookMock {
-  const received: WebhookReceivedDelivery[] = [];
   const duplicates: string[] = [];
-  const scripted: ScriptedResponse[] = [];
   const seen = new Set<string>();
+  const log = createScriptedLog<WebhookReceivedDelivery>(() => {
+    duplicates.length = 0;
+    seen.clear();
+  });
+  const { received } = log;
   const router = express.Router();
 
-  router.get('/_received', (_req, res) => {
-    res.json(received);
-  });
+  router.get('/_received', log.listReceived);
 
   // The raw bytes: the signature covers the body exactly as sent.
   router.use(express.raw({ type: () => true, limit: '20mb' }));
 
   router.use((req, res, next) => {
     if (req.method !== 'POST') return next();
-    const script = scripted.shift();
-    if (script) {
-      res.status(script.status).set(script.headers ?? {});
-      if (typeof script.body === 'string') res.send(script.body);
-      else res.json(script.body);
-      return;
-    }
+    if (log.answerScripted(res)) return;
     const fail = (status: number, error: string): void => {
       res.status(status).json({ error });
     };
@@ -119,59 +105,18 @@ export function createWebhookMock(opts: WebhookMockOptions): WebhookMock {
     res.status(200).json({ received: events.length });
   });
 
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = isObject(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 400;
-    res.status(status).json({ error: `could not read the body: ${err instanceof Error ? err.message : 'unknown'}` });
-  });
+  router.use(
+    bodyParseErrors((res, status, message = 'unknown') => {
+      res.status(status).json({ error: `could not read the body: ${message}` });
+    }),
+  );
 
-  return {
-    router,
-    received,
-    duplicates,
-    script(responses) {
-      scripted.push(...responses);
-    },
-    reset() {
-      received.length = 0;
-      duplicates.length = 0;
-      scripted.length = 0;
-      seen.clear();
-    },
-  };
+  return { router, received, duplicates, script: log.script, reset: log.reset };
 }
 
-export interface RunningWebhookMock extends Omit<WebhookMock, 'router'> {
-  /** Base URL; POST to it or any path under it, e.g. `${url}/hooks/trakvo`. */
-  url: string;
-  close(): Promise<void>;
-}
+export interface RunningWebhookMock extends RunningMock<WebhookMock> {}
 
 /** The receiver as its own server on 127.0.0.1 (a random free port unless `port` is given). */
 export async function startWebhookMock(opts: WebhookMockOptions & { port?: number }): Promise<RunningWebhookMock> {
-  const mock = createWebhookMock(opts);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(mock.router);
-  app.use((req, res) => {
-    res.status(404).json({ error: `no route ${req.method} ${req.path}` });
-  });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received: mock.received,
-    duplicates: mock.duplicates,
-    script: mock.script,
-    reset: mock.reset,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveMock(createWebhookMock(opts), notFound, opts.port);
 }

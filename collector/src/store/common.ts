@@ -5,6 +5,9 @@ import {
   MAX_ATTEMPT_RESPONSE_CHARS,
   type AttemptInfo,
   type AttemptOutcome,
+  type DeliveryListItem,
+  type DeliveryRecord,
+  type DestinationSummary,
   type IdentityPatch,
   type VisitorSignalsInput,
 } from './types.js';
@@ -51,6 +54,87 @@ export function attemptColumns(kind: 'delivered' | 'retry' | 'dead', info: Attem
     response: info.response === undefined ? null : info.response.slice(0, MAX_ATTEMPT_RESPONSE_CHARS),
     duration_ms: duration === undefined || !Number.isFinite(duration) ? null : Math.max(0, Math.round(duration)),
   };
+}
+
+/** The delivery columns both engines read (their `DELIVERY_COLUMNS`): a record keyed `id`. */
+export interface DeliveryRow extends Omit<DeliveryRecord, 'delivery_id'> {
+  id: number;
+}
+
+export function toDeliveryRecord(d: DeliveryRow): DeliveryRecord {
+  return {
+    delivery_id: d.id,
+    destination: d.destination,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: d.next_attempt_at,
+    last_status: d.last_status,
+    last_error: d.last_error,
+    delivered_at: d.delivered_at,
+  };
+}
+
+/** A `listDeliveries` row: the delivery with its event's keys, name and times. */
+export interface DeliveryListRow extends DeliveryRow {
+  site_id: string;
+  event_id: string;
+  event_name: string;
+  received_at: number;
+  updated_at: number;
+}
+
+export function toDeliveryListItem(r: DeliveryListRow): DeliveryListItem {
+  return {
+    ...toDeliveryRecord(r),
+    site_id: r.site_id,
+    event_id: r.event_id,
+    event_name: r.event_name,
+    received_at: r.received_at,
+    updated_at: r.updated_at,
+  };
+}
+
+/** `destinationSummary`'s three queries, one row per (site, destination) each. */
+export type DestinationCountsRow = Omit<DestinationSummary, 'avg_latency_ms' | 'p95_latency_ms' | 'last_error' | 'last_error_at'>;
+export interface DestinationLatencyRow {
+  site_id: string;
+  destination: string;
+  avg_ms: number;
+  p95_ms: number;
+}
+export interface DestinationErrorRow {
+  site_id: string;
+  destination: string;
+  error: string;
+  at: number;
+}
+
+/** The counts of each (site, destination), with its latency and last error where it has them. */
+export function joinDestinationSummary(
+  counts: DestinationCountsRow[],
+  latency: DestinationLatencyRow[],
+  errors: DestinationErrorRow[],
+): DestinationSummary[] {
+  const key = (r: { site_id: string; destination: string }) => `${r.site_id}\u0000${r.destination}`;
+  const lat = new Map(latency.map((r) => [key(r), r]));
+  const err = new Map(errors.map((r) => [key(r), r]));
+  return counts.map((c) => {
+    const l = lat.get(key(c));
+    const e = err.get(key(c));
+    return {
+      site_id: c.site_id,
+      destination: c.destination,
+      delivered: c.delivered,
+      retrying: c.retrying,
+      pending: c.pending,
+      dead: c.dead,
+      skipped: c.skipped,
+      avg_latency_ms: l ? Math.round(l.avg_ms) : null,
+      p95_latency_ms: l ? l.p95_ms : null,
+      last_error: e ? e.error : null,
+      last_error_at: e ? e.at : null,
+    };
+  });
 }
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';

@@ -12,17 +12,23 @@ import {
   attemptColumns,
   bucketWidth,
   cleanSignals,
+  joinDestinationSummary,
   listLimit,
   listOffset,
+  toDeliveryListItem,
+  toDeliveryRecord,
+  type DeliveryListRow,
+  type DeliveryRow,
+  type DestinationCountsRow,
+  type DestinationErrorRow,
+  type DestinationLatencyRow,
 } from './common.js';
 import type {
   ApiTokenRecord,
   AttemptInfo,
   AttemptRecord,
   DeliveryRecord,
-  DeliveryStatus,
   DeliveryTimelinePoint,
-  DestinationSummary,
   EventListItem,
   EventTimelinePoint,
   InsertResult,
@@ -235,30 +241,10 @@ class Params {
   }
 }
 
-interface DeliveryRow {
-  id: number;
+/** A delivery row with the keys of its event (pg's `DELIVERY_COLUMNS`). */
+interface KeyedDeliveryRow extends DeliveryRow {
   site_id: string;
   event_id: string;
-  destination: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_status: number | null;
-  last_error: string | null;
-  delivered_at: number | null;
-}
-
-function toDeliveryRecord(d: DeliveryRow): DeliveryRecord {
-  return {
-    delivery_id: d.id,
-    destination: d.destination,
-    status: d.status,
-    attempts: d.attempts,
-    next_attempt_at: d.next_attempt_at,
-    last_status: d.last_status,
-    last_error: d.last_error,
-    delivered_at: d.delivered_at,
-  };
 }
 
 const DELIVERY_COLUMNS = `id, site_id, event_id, destination, status, attempts, next_attempt_at, last_status, last_error, delivered_at`;
@@ -361,7 +347,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   async function deliveriesOf(keys: { site_id: string; event_id: string }[]): Promise<Map<string, DeliveryRecord[]>> {
     const out = new Map<string, DeliveryRecord[]>();
     if (keys.length === 0) return out;
-    const { rows } = await q<DeliveryRow>(
+    const { rows } = await q<KeyedDeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM ${S}.deliveries
         WHERE (site_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
         ORDER BY id`,
@@ -630,15 +616,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         sql += ` AND strpos(lower(d.last_error), lower(${p.add(pgText(query.errorContains), '::text')})) > 0`;
       }
       sql += ` ORDER BY d.updated_at DESC, d.id DESC LIMIT ${p.add(limit, '::int')} OFFSET ${p.add(listOffset(query.offset), '::int')}`;
-      const { rows } = await q<DeliveryRow & { event_name: string; received_at: number; updated_at: number }>(sql, p.values);
-      return rows.map((r) => ({
-        ...toDeliveryRecord(r),
-        site_id: r.site_id,
-        event_id: r.event_id,
-        event_name: r.event_name,
-        received_at: r.received_at,
-        updated_at: r.updated_at,
-      }));
+      const { rows } = await q<DeliveryListRow>(sql, p.values);
+      return rows.map(toDeliveryListItem);
     },
 
     async requeueDeliveries(query, now) {
@@ -664,7 +643,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         site = ' AND d.site_id = $2';
       }
       const [counts, latency, errors] = await Promise.all([
-        q<Omit<DestinationSummary, 'avg_latency_ms' | 'p95_latency_ms' | 'last_error' | 'last_error_at'>>(
+        q<DestinationCountsRow>(
           `SELECT d.site_id, d.destination,
                   COUNT(*) FILTER (WHERE d.status = 'delivered') AS delivered,
                   COUNT(*) FILTER (WHERE d.status = 'pending' AND d.attempts > 0) AS retrying,
@@ -677,7 +656,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
             ORDER BY d.site_id, d.destination`,
           values,
         ),
-        q<{ site_id: string; destination: string; avg_ms: number; p95_ms: number }>(
+        q<DestinationLatencyRow>(
           `WITH lat AS (
              SELECT d.site_id, d.destination, d.delivered_at - e.received_at AS ms
                FROM ${S}.deliveries d
@@ -694,7 +673,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
              FROM ranked GROUP BY site_id, destination`,
           values,
         ),
-        q<{ site_id: string; destination: string; error: string; at: number }>(
+        q<DestinationErrorRow>(
           `SELECT DISTINCT ON (a.site_id, a.destination) a.site_id, a.destination, a.error, a.at
              FROM ${S}.attempts a
             WHERE a.outcome <> 'delivered' AND a.error IS NOT NULL AND a.at >= $1::bigint${site.replace('d.', 'a.')}
@@ -702,26 +681,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           values,
         ),
       ]);
-      const key = (r: { site_id: string; destination: string }) => `${r.site_id}\u0000${r.destination}`;
-      const lat = new Map(latency.rows.map((r) => [key(r), r]));
-      const err = new Map(errors.rows.map((r) => [key(r), r]));
-      return counts.rows.map((c) => {
-        const l = lat.get(key(c));
-        const e = err.get(key(c));
-        return {
-          site_id: c.site_id,
-          destination: c.destination,
-          delivered: c.delivered,
-          retrying: c.retrying,
-          pending: c.pending,
-          dead: c.dead,
-          skipped: c.skipped,
-          avg_latency_ms: l ? Math.round(l.avg_ms) : null,
-          p95_latency_ms: l ? l.p95_ms : null,
-          last_error: e ? e.error : null,
-          last_error_at: e ? e.at : null,
-        };
-      });
+      return joinDestinationSummary(counts.rows, latency.rows, errors.rows);
     },
 
     async deliveryTimeline(query) {

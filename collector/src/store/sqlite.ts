@@ -9,17 +9,22 @@ import {
   attemptColumns,
   bucketWidth,
   cleanSignals,
+  joinDestinationSummary,
   listLimit,
   listOffset,
+  toDeliveryListItem,
+  toDeliveryRecord,
   type AttemptColumns,
+  type DeliveryListRow,
+  type DeliveryRow,
+  type DestinationCountsRow,
+  type DestinationErrorRow,
+  type DestinationLatencyRow,
 } from './common.js';
 import type {
   ApiTokenRecord,
   AttemptRecord,
-  DeliveryRecord,
-  DeliveryStatus,
   DeliveryTimelinePoint,
-  DestinationSummary,
   EventListItem,
   EventTimelinePoint,
   IdentityPatch,
@@ -226,25 +231,6 @@ interface EventRow {
   received_at: number;
 }
 
-interface DeliveryRow {
-  id: number;
-  destination: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_status: number | null;
-  last_error: string | null;
-  delivered_at: number | null;
-}
-
-interface DeliveryListRow extends DeliveryRow {
-  site_id: string;
-  event_id: string;
-  event_name: string;
-  received_at: number;
-  updated_at: number;
-}
-
 interface EventListRow {
   site_id: string;
   event_id: string;
@@ -284,19 +270,6 @@ const DELIVERY_COLUMNS = `id, destination, status, attempts, next_attempt_at, la
 const NOTIFICATION_COLUMNS = `id, site_id, kind, url, body, idempotency_id, status, attempts, next_attempt_at,
   last_status, last_error, created_at, updated_at, delivered_at`;
 const TOKEN_COLUMNS = `id, site_id, env, name, scope, token_hash, prefix, created_at, revoked_at, last_used_at`;
-
-function toDeliveryRecord(d: DeliveryRow): DeliveryRecord {
-  return {
-    delivery_id: d.id,
-    destination: d.destination,
-    status: d.status,
-    attempts: d.attempts,
-    next_attempt_at: d.next_attempt_at,
-    last_status: d.last_status,
-    last_error: d.last_error,
-    delivered_at: d.delivered_at,
-  };
-}
 
 function toNotification(r: NotificationRow): NotificationRecord {
   return { ...r };
@@ -746,14 +719,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       sql += ` ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?`;
       params.push(limit, listOffset(q.offset));
       const rows = prep(sql).all(...params) as DeliveryListRow[];
-      return rows.map((r) => ({
-        ...toDeliveryRecord(r),
-        site_id: r.site_id,
-        event_id: r.event_id,
-        event_name: r.event_name,
-        received_at: r.received_at,
-        updated_at: r.updated_at,
-      }));
+      return rows.map(toDeliveryListItem);
     },
 
     async requeueDeliveries(q, now) {
@@ -786,7 +752,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
             WHERE d.updated_at >= ?${site}
             GROUP BY d.site_id, d.destination
             ORDER BY d.site_id, d.destination`,
-        ).all(q.since, ...siteParam) as (Omit<DestinationSummary, 'avg_latency_ms' | 'p95_latency_ms' | 'last_error' | 'last_error_at'>)[];
+        ).all(q.since, ...siteParam) as DestinationCountsRow[];
         const latency = prep(
           `WITH lat AS (
              SELECT d.site_id, d.destination, d.delivered_at - e.received_at AS ms
@@ -802,36 +768,17 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
            SELECT site_id, destination, AVG(ms) AS avg_ms,
                   MAX(CASE WHEN rn = ${P95_RANK_SQL} THEN ms END) AS p95_ms
              FROM ranked GROUP BY site_id, destination`,
-        ).all(q.since, ...siteParam) as { site_id: string; destination: string; avg_ms: number; p95_ms: number }[];
+        ).all(q.since, ...siteParam) as DestinationLatencyRow[];
         // SQLite's bare-column MAX: error comes from the row holding the latest `at`.
         const errors = prep(
           `SELECT a.site_id, a.destination, a.error, MAX(a.at) AS at FROM attempts a
             WHERE a.outcome <> 'delivered' AND a.error IS NOT NULL AND a.at >= ?${site.replace('d.', 'a.')}
             GROUP BY a.site_id, a.destination`,
-        ).all(q.since, ...siteParam) as { site_id: string; destination: string; error: string; at: number }[];
+        ).all(q.since, ...siteParam) as DestinationErrorRow[];
         return { counts, latency, errors };
       });
       const { counts, latency, errors } = run();
-      const key = (r: { site_id: string; destination: string }) => `${r.site_id}\u0000${r.destination}`;
-      const lat = new Map(latency.map((r) => [key(r), r]));
-      const err = new Map(errors.map((r) => [key(r), r]));
-      return counts.map((c) => {
-        const l = lat.get(key(c));
-        const e = err.get(key(c));
-        return {
-          site_id: c.site_id,
-          destination: c.destination,
-          delivered: c.delivered,
-          retrying: c.retrying,
-          pending: c.pending,
-          dead: c.dead,
-          skipped: c.skipped,
-          avg_latency_ms: l ? Math.round(l.avg_ms) : null,
-          p95_latency_ms: l ? l.p95_ms : null,
-          last_error: e ? e.error : null,
-          last_error_at: e ? e.at : null,
-        };
-      });
+      return joinDestinationSummary(counts, latency, errors);
     },
 
     async deliveryTimeline(q) {
