@@ -25,6 +25,8 @@ export interface DemoOptions {
   collector?: CollectorOptions;
   /** The demo site's inbound commerce webhooks block (see docs/webhooks.md). */
   webhooks?: WebhooksConfigInput;
+  /** More destination entries (`{ id, type, … }`) for the demo site, after its Meta entry. */
+  destinations?: unknown[];
 }
 
 export interface DemoServer {
@@ -62,7 +64,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoServer> {
         id: siteId,
         allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`, ...(opts.extraHosts ?? []).map((h) => `http://${h}:${port}`)],
         defaultCountry: 'BR',
-        destinations: [{ id: 'meta', type: 'meta', ...meta }],
+        // Extra entries are validated by the config schema like any other.
+        destinations: [{ id: 'meta', type: 'meta', ...meta }, ...((opts.destinations ?? []) as { id: string; type: string }[])],
         ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
       },
     ],

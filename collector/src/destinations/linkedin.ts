@@ -13,7 +13,7 @@ import type { CanonicalEvent } from '../event/schema.js';
 import { mapSendable, postJson } from './support/batches.js';
 import { outsideWindow, sentTime, unixSeconds, type EventWindow } from './support/event-window.js';
 import { isObject, isSuccess, isTransientStatus, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet, statusReason } from './support/http-response.js';
-import { present, withoutTrailingSlash } from './support/values.js';
+import { present, withoutTrailingSlash, ownValue } from './support/values.js';
 import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 const URN_PREFIX = 'urn:lla:llaPartnerConversion:';
@@ -70,7 +70,7 @@ function userIds(event: CanonicalEvent): { idType: string; idValue: string }[] {
 
 function whyNotSendable(event: CanonicalEvent, config: LinkedinConfig, nowSec: number): string | undefined {
   if (!event.consent.marketing) return 'no marketing consent';
-  if (config.conversions[event.event_name] === undefined) {
+  if (ownValue(config.conversions, event.event_name) === undefined) {
     return `no LinkedIn conversion rule for "${event.event_name}" (config.conversions)`;
   }
   const outside = outsideWindow(event, nowSec, EVENT_WINDOW);
@@ -82,7 +82,7 @@ function whyNotSendable(event: CanonicalEvent, config: LinkedinConfig, nowSec: n
 
 function conversionEvent(event: CanonicalEvent, config: LinkedinConfig, nowSec: number): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    conversion: config.conversions[event.event_name],
+    conversion: ownValue(config.conversions, event.event_name),
     // Epoch milliseconds.
     conversionHappenedAt: sentTime(event, nowSec) * 1000,
   };

@@ -11,7 +11,7 @@ import type { CanonicalEvent } from '../event/schema.js';
 import { mapSendable, postJson } from './support/batches.js';
 import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
 import { isObject, isSuccess, outcomeOfStatus, parseJson, retry, retryAfterMs, statusReason } from './support/http-response.js';
-import { isIpAddress, present, withoutTrailingSlash } from './support/values.js';
+import { isIpAddress, present, withoutTrailingSlash, ownValue } from './support/values.js';
 import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const MicrosoftConfigSchema = z.object({
@@ -135,7 +135,7 @@ function customData(event: CanonicalEvent): Record<string, unknown> | undefined 
     });
   }
   if (c.search_string !== undefined) out.searchTerm = c.search_string;
-  const pageType = PAGE_TYPES[event.event_name];
+  const pageType = ownValue(PAGE_TYPES, event.event_name);
   if (pageType) out.pageType = pageType;
   return Object.keys(out).length > 0 ? out : undefined;
 }
@@ -158,7 +158,7 @@ function serverEvent(event: CanonicalEvent, config: MicrosoftConfig, nowSec: num
     // Deduplicated against the UET tag's event with the same eventId (and eventName).
     eventId: event.event_id,
   };
-  if (!pageLoad) out.eventName = config.eventNames[event.event_name] ?? DEFAULT_EVENT_NAMES[event.event_name] ?? event.event_name;
+  if (!pageLoad) out.eventName = ownValue(config.eventNames, event.event_name) ?? ownValue(DEFAULT_EVENT_NAMES, event.event_name) ?? event.event_name;
   // Unix seconds.
   out.eventTime = sentTime(event, nowSec);
   if (present(event.url)) out.eventSourceUrl = event.url;

@@ -10,7 +10,7 @@ import type { CanonicalEvent } from '../event/schema.js';
 import { mapSendable, postJson } from './support/batches.js';
 import { sentTime, unixSeconds, whyNotAllowed, type EventWindow } from './support/event-window.js';
 import { isObject, isSuccess, outcomeOfStatus, parseJson, retry, retryAfterMs, snippet } from './support/http-response.js';
-import { isIpAddress, present, sha256Hex, withoutTrailingSlash } from './support/values.js';
+import { isIpAddress, present, sha256Hex, withoutTrailingSlash, ownValue } from './support/values.js';
 import type { Destination, DestinationRequest, DestinationResponse, MapResult, Outcome } from './types.js';
 
 export const RedditConfigSchema = z.object({
@@ -61,7 +61,7 @@ const ITEM_COUNT_TYPES = new Set(['ADD_TO_CART', 'ADD_TO_WISHLIST', 'PURCHASE', 
 // ─────────────────────────────────────── mapping ───────────────────────────────────────
 
 function trackingType(name: string): { tracking_type: string; custom_event_name?: string } {
-  const standard = TRACKING_TYPES[name];
+  const standard = ownValue(TRACKING_TYPES, name);
   // A custom name must match the pixel's custom name exactly for Reddit to deduplicate.
   return standard ? { tracking_type: standard } : { tracking_type: 'CUSTOM', custom_event_name: name };
 }
@@ -69,7 +69,7 @@ function trackingType(name: string): { tracking_type: string; custom_event_name?
 function whyNotSendable(event: CanonicalEvent, nowSec: number): string | undefined {
   const notAllowed = whyNotAllowed(event, nowSec, EVENT_WINDOW);
   if (notAllowed !== undefined) return notAllowed;
-  if (!TRACKING_TYPES[event.event_name] && event.event_name.length > MAX_CUSTOM_NAME) {
+  if (!ownValue(TRACKING_TYPES, event.event_name) && event.event_name.length > MAX_CUSTOM_NAME) {
     return `custom event name is ${event.event_name.length} characters; Reddit accepts at most ${MAX_CUSTOM_NAME}`;
   }
   return undefined;

@@ -145,7 +145,6 @@ function eventNameFor(event: CanonicalEvent, config: TikTokConfig): { name: stri
   return { name: EVENT_NAMES.get(event.event_name) ?? event.event_name };
 }
 
-
 function user(event: CanonicalEvent): Record<string, string> {
   const out: Record<string, string> = {};
   // Hashed at ingest (lowercase hex SHA-256). Email and external_id use Meta's normalization
