@@ -5,7 +5,7 @@
 //   "admin": { "password": "env:TRAKVO_ADMIN_PASSWORD", "sessionSecret": "env:TRAKVO_SESSION_SECRET" }
 import { z } from 'zod';
 
-/** `scrypt:<salt hex>:<32-byte key hex>` with N=16384, r=8, p=1 (see docs/dashboard.md). */
+/** `scrypt:<salt hex>:<32-byte key hex>` with N=16384, r=8, p=1 (see README.md, Dashboard). */
 export const PASSWORD_HASH_PATTERN = /^scrypt:[0-9a-f]{16,128}:[0-9a-f]{64}$/;
 
 export const AdminConfigSchema = z
@@ -15,7 +15,7 @@ export const AdminConfigSchema = z
     /** Or its scrypt hash, so the clear password lives nowhere on the server. */
     passwordHash: z
       .string()
-      .regex(PASSWORD_HASH_PATTERN, 'must look like scrypt:<salt hex>:<64 hex> (see docs/dashboard.md)')
+      .regex(PASSWORD_HASH_PATTERN, 'must look like scrypt:<salt hex>:<64 hex> (see README.md, Dashboard)')
       .optional(),
     /**
      * Signs session cookies. Without it a random secret is made at start, so every restart

@@ -27,7 +27,7 @@ export interface MatchSignalInfo {
 }
 
 /**
- * The one table of weights (also printed in docs/operations.md). Rationale: a hashed email
+ * The one table of weights (also printed in README.md). Rationale: a hashed email
  * or phone identifies a person almost uniquely; an ad click id ties the event to one ad
  * click; the merchant's customer id links events of one account; IP + user agent are the
  * baseline every platform uses; a browser cookie id links the visit to the platform's own

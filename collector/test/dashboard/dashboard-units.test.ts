@@ -61,7 +61,7 @@ describe('passwords', () => {
     expect(AdminConfigSchema.safeParse({ passwordHash: hash }).success).toBe(true);
     expect(checkPassword(admin({ passwordHash: hash }), 'hashed secret 123')).toBe(true);
     expect(checkPassword(admin({ passwordHash: hash }), 'hashed secret 124')).toBe(false);
-    // docs/dashboard.md: scryptSync(password, salt, 32) with Node's defaults.
+    // README.md, Dashboard: scryptSync(password, salt, 32) with Node's defaults.
     const salt = randomBytes(16);
     const documented = `scrypt:${salt.toString('hex')}:${scryptSync('doc pass', salt, 32).toString('hex')}`;
     expect(checkPassword(admin({ passwordHash: documented }), 'doc pass')).toBe(true);

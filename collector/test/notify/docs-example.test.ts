@@ -1,4 +1,4 @@
-// The receiver example in docs/operations.md, run as written: extracted from the Markdown,
+// The receiver example in README.md, run as written: extracted from the Markdown,
 // started with node, and sent real notifications by the notifier (and forged ones by hand).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,9 +18,9 @@ const SECRET = 'docs-example-secret-0123456789';
 const MARKER = '<!-- example: verify-notification';
 
 function exampleCode(): string {
-  const md = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+  const md = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
   const at = md.indexOf(MARKER);
-  if (at < 0) throw new Error('example marker not found in docs/operations.md');
+  if (at < 0) throw new Error('example marker not found in README.md');
   const m = /```js\n([\s\S]*?)```/.exec(md.slice(at));
   if (!m) throw new Error('no js block after the marker');
   return m[1]!;
@@ -64,7 +64,7 @@ async function post(body: string, headers: Record<string, string>): Promise<numb
   return res.status;
 }
 
-describe('docs/operations.md receiver example', () => {
+describe('README.md receiver example', () => {
   it('accepts a notification sent by the notifier', async () => {
     const store = openSqliteStore({ file: ':memory:' });
     const notifier = createNotifier({
