@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `trakvo` command: run the collector standalone, or the demo store.
+import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import express from 'express';
 import { openCliContext } from './cli/cli-context.js';
@@ -72,9 +73,12 @@ program
     const accessToken = process.env.META_ACCESS_TOKEN;
     const meta = pixelId && accessToken ? { pixelId, accessToken, testEventCode: process.env.META_TEST_EVENT_CODE } : undefined;
     try {
-      const demo = await startDemo({ port: opts.port, host: opts.host, dataDir: opts.dataDir, meta });
+      // The demo's dashboard password: yours from the environment, else a fresh one per run.
+      const adminPassword = process.env.TRAKVO_ADMIN_PASSWORD || randomBytes(9).toString('base64url');
+      const demo = await startDemo({ port: opts.port, host: opts.host, dataDir: opts.dataDir, meta, adminPassword });
       console.log(`Demo store:        ${demo.url}/`);
       console.log(`Snippet:           ${demo.url}/t/t.js`);
+      console.log(`Dashboard:         ${demo.url}/t/admin/  (password: ${adminPassword})`);
       console.log(meta ? `Delivering to Meta pixel ${pixelId}` : `What Meta received: ${demo.url}/_mock/graph/_received (built-in Graph API stand-in)`);
       onShutdown(() => demo.close());
     } catch (err) {

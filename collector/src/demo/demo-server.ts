@@ -23,10 +23,12 @@ export interface DemoOptions {
   meta?: { baseUrl?: string; pixelId: string; accessToken: string; testEventCode?: string };
   dispatch?: Partial<{ pollMs: number; timeoutMs: number; maxRetryHours: number; leaseMs: number }>;
   collector?: CollectorOptions;
-  /** The demo site's inbound commerce webhooks block (see docs/webhooks.md). */
+  /** The demo site's inbound commerce webhooks block (see the README's Order webhooks). */
   webhooks?: WebhooksConfigInput;
   /** More destination entries (`{ id, type, … }`) for the demo site, after its Meta entry. */
   destinations?: unknown[];
+  /** Dashboard password (≥ 12 characters); the dashboard is off without one. */
+  adminPassword?: string;
 }
 
 export interface DemoServer {
@@ -58,6 +60,9 @@ export async function startDemo(opts: DemoOptions = {}): Promise<DemoServer> {
 
   const config: CollectorConfigInput = {
     dataDir: opts.dataDir ?? './.trakvo-data',
+    // Quiet by default so the demo's URLs stay readable; LOG_LEVEL=info shows every request.
+    logLevel: (process.env.LOG_LEVEL as CollectorConfigInput['logLevel']) ?? 'warn',
+    ...(opts.adminPassword ? { admin: { password: opts.adminPassword } } : {}),
     dispatch: { pollMs: 1000, timeoutMs: 10_000, maxRetryHours: 24, leaseMs: 60_000, ...opts.dispatch },
     sites: [
       {

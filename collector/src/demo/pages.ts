@@ -26,7 +26,7 @@ function layout(title: string, siteId: string, body: string, script = ''): strin
 <script src="/t/t.js" data-site="${escapeHtml(siteId)}" async></script>
 <style>body{font:16px system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}a{color:#0b5}
 .card{border:1px solid #ddd;border-radius:8px;padding:1rem;margin:.5rem 0}button{padding:.5rem 1rem}</style>
-</head><body><header><a href="/">☕ Demo store</a> · <a href="/_mock/graph/_received">what Meta received</a></header>
+</head><body><header><a href="/">☕ Demo store</a> · <a href="/_mock/graph/_received">what Meta received</a> · <a href="/t/admin/">dashboard</a></header>
 <main>${body}</main>${script ? `<script>${script}</script>` : ''}</body></html>`;
 }
 
