@@ -10,6 +10,7 @@ import type { DeliveryObserver, DeliveryOutcomeKind } from '../metrics/delivery-
 import type { AttemptInfo, LeasedDelivery, Store } from '../store/types.js';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import type { Sender } from './http-sender.js';
+import { createWakeableLoop } from './wakeable-loop.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -59,8 +60,6 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   let lastScrub = 0;
 
   function createWorker(site: SiteConfig, entry: DestinationEntry, destination: Destination) {
-    let active: Promise<void> | undefined;
-    let again = false;
     let pausedUntil = 0;
     const log = logger.child({ site: site.id, destination: entry.id });
 
@@ -177,37 +176,11 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
       return leased.length;
     }
 
-    async function loop(): Promise<void> {
-      do {
-        again = false;
-        try {
-          while (started && (await processBatch()) > 0) {
-            /* keep going while there is due work */
-          }
-        } catch (err) {
-          log.error({ err }, 'dispatch worker error');
-        }
-      } while (again && started);
-    }
-
-    function kick(): Promise<void> {
-      if (active) {
-        again = true;
-        return active;
-      }
-      active = loop().finally(() => {
-        active = undefined;
-        // A wake that arrived after the loop's last check must not be lost.
-        if (again && started) void kick();
-      });
-      return active;
-    }
-
-    async function idle(): Promise<void> {
-      while (active) await active;
-    }
-
-    return { kick, idle };
+    return createWakeableLoop({
+      processBatch,
+      isRunning: () => started,
+      onError: (err) => log.error({ err }, 'dispatch worker error'),
+    });
   }
 
   async function tick(): Promise<void> {

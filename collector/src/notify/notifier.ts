@@ -5,6 +5,7 @@
 // in the dashboard, requeued with `requeueNotifications`).
 import type { Sender } from '../dispatch/http-sender.js';
 import { createHttpSender } from '../dispatch/http-sender.js';
+import { createWakeableLoop } from '../dispatch/wakeable-loop.js';
 import type { Logger } from '../log.js';
 import type { DeliveryObserver } from '../metrics/delivery-observer.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -79,8 +80,6 @@ export function createNotifier(opts: NotifierOptions): Notifier {
 
   let started = false;
   let timer: NodeJS.Timeout | undefined;
-  let active: Promise<void> | undefined;
-  let again = false;
 
   function targetOf(n: NotificationRecord): NotifyTarget | undefined {
     return sites.get(n.site_id)?.notify?.find((t) => t.url === n.url);
@@ -140,34 +139,12 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     return due.length;
   }
 
-  async function loop(): Promise<void> {
-    do {
-      again = false;
-      try {
-        while (started && (await processBatch()) > 0) {
-          /* keep going while there is due work (immediate retries included) */
-        }
-      } catch (err) {
-        log.error({ err }, 'notify worker error');
-      }
-    } while (again && started);
-  }
-
-  function kick(): Promise<void> {
-    if (active) {
-      again = true;
-      return active;
-    }
-    active = loop().finally(() => {
-      active = undefined;
-      if (again && started) void kick();
-    });
-    return active;
-  }
-
-  async function idle(): Promise<void> {
-    while (active) await active;
-  }
+  // Immediate retries are due at once, so a run keeps going through them.
+  const { kick, idle } = createWakeableLoop({
+    processBatch,
+    isRunning: () => started,
+    onError: (err) => log.error({ err }, 'notify worker error'),
+  });
 
   const observer: DeliveryObserver = {
     async onOutcome(outcome) {

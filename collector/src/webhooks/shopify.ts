@@ -37,6 +37,7 @@ import {
   type Json,
 } from './build-event.js';
 import { commonOptions, ContentIdSchema, SecretSchema } from './config-parts.js';
+import { isCurrencyCode, readOrderTotal } from './order-total.js';
 import { hmacMatches, secretList } from './signatures.js';
 import { definePlatform, header, type MapContext, type MapResult } from './types.js';
 
@@ -56,8 +57,6 @@ export type ShopifyConfig = z.output<typeof ShopifyConfigSchema>;
 
 const h = (headers: MapContext<ShopifyConfig>['headers'], name: string) =>
   header(headers, `x-shopify-${name}`) ?? header(headers, `shopify-${name}`);
-
-const CURRENCY_RE = /^[A-Za-z]{3}$/;
 
 /** Topics whose payload is a whole Order resource. */
 const ORDER_TOPICS = new Set(['orders/create', 'orders/updated', 'orders/paid', 'orders/fulfilled', 'orders/partially_fulfilled']);
@@ -82,15 +81,9 @@ function lineContents(items: unknown, idKind: ShopifyConfig['contentId']): Conte
 
 function orderToPurchase(order: Json, ctx: MapContext<ShopifyConfig>): MapResult {
   const { config } = ctx;
-  const orderId = text(order.id);
-  const value = parseMoney(order.total_price);
-  const currency = text(order.currency);
-  const errors = [
-    ...(orderId === undefined ? [{ field: 'id', message: 'the order id is required' }] : []),
-    ...(value === undefined ? [{ field: 'total_price', message: 'must be a decimal amount like "199.90"' }] : []),
-    ...(currency === undefined || !CURRENCY_RE.test(currency) ? [{ field: 'currency', message: 'must be an ISO 4217 code like BRL' }] : []),
-  ];
-  if (errors.length) return { events: [], errors };
+  const read = readOrderTotal(order, 'total_price');
+  if (read.errors) return { events: [], errors: read.errors };
+  const { orderId, total: value, currency } = read.order;
   if (order.test === true && !config.includeTest) return { events: [], ignored: 'test order' };
   if (text(order.cancelled_at) !== undefined) return { events: [], ignored: 'cancelled order' };
   const status = text(order.financial_status) ?? '';
@@ -110,8 +103,8 @@ function orderToPurchase(order: Json, ctx: MapContext<ShopifyConfig>): MapResult
       site: ctx.site,
       platform: 'shopify',
       name: 'Purchase',
-      idFrom: orderId!,
-      orderId: orderId!,
+      idFrom: orderId,
+      orderId: orderId,
       time,
       now: ctx.now,
       value,
@@ -137,7 +130,7 @@ function orderToPurchase(order: Json, ctx: MapContext<ShopifyConfig>): MapResult
       url: httpUrl(order.order_status_url) ?? landing,
       referrer: httpUrl(order.referring_site),
       consent: consentFrom(attrs, config.consent),
-      extra: { order_name: text(order.name) ?? orderId! },
+      extra: { order_name: text(order.name) ?? orderId },
     }),
   ]);
 }
@@ -162,7 +155,7 @@ function refundToEvent(refund: Json, ctx: MapContext<ShopifyConfig>): MapResult 
     currency ??= text(t.currency);
   }
   if (transactions.length === 0 || value === 0) return { events: [], ignored: 'refund without a refunded amount' };
-  if (currency === undefined || !CURRENCY_RE.test(currency)) {
+  if (!isCurrencyCode(currency)) {
     return { events: [], errors: [{ field: 'transactions.currency', message: 'must be an ISO 4217 code like BRL' }] };
   }
   return collect([
@@ -201,7 +194,7 @@ function disputeToEvent(dispute: Json, ctx: MapContext<ShopifyConfig>): MapResul
       time: parseTime(dispute.initiated_at),
       now: ctx.now,
       value,
-      currency: currency !== undefined && CURRENCY_RE.test(currency) ? currency : undefined,
+      currency: isCurrencyCode(currency) ? currency : undefined,
       status: text(dispute.status),
       user: {},
       consent: ctx.config.consent,

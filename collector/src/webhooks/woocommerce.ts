@@ -35,6 +35,7 @@ import {
   type Json,
 } from './build-event.js';
 import { commonOptions, ContentIdSchema, SecretSchema } from './config-parts.js';
+import { readOrderTotal } from './order-total.js';
 import { hmacMatches, secretList } from './signatures.js';
 import { definePlatform, header, type MapContext, type MapResult } from './types.js';
 
@@ -51,7 +52,6 @@ export const WooCommerceConfigSchema = z
 export type WooCommerceConfig = z.output<typeof WooCommerceConfigSchema>;
 
 const ORDER_TOPICS = new Set(['order.created', 'order.updated', 'order.restored']);
-const CURRENCY_RE = /^[A-Za-z]{3}$/;
 
 /** What PHP's htmlspecialchars produces, undone (`wp_specialchars_decode`, ENT_QUOTES). */
 function specialcharsDecode(s: string): string {
@@ -91,15 +91,9 @@ function lineContents(items: unknown, idKind: WooCommerceConfig['contentId']): C
 
 function orderToEvents(order: Json, ctx: MapContext<WooCommerceConfig>): MapResult {
   const { config } = ctx;
-  const orderId = text(order.id);
-  const currency = text(order.currency);
-  const total = parseMoney(order.total);
-  const errors = [
-    ...(orderId === undefined ? [{ field: 'id', message: 'the order id is required' }] : []),
-    ...(total === undefined ? [{ field: 'total', message: 'must be a decimal amount like "199.90"' }] : []),
-    ...(currency === undefined || !CURRENCY_RE.test(currency) ? [{ field: 'currency', message: 'must be an ISO 4217 code like BRL' }] : []),
-  ];
-  if (errors.length) return { events: [], errors };
+  const read = readOrderTotal(order, 'total');
+  if (read.errors) return { events: [], errors: read.errors };
+  const { orderId, total, currency } = read.order;
 
   const status = text(order.status) ?? '';
   const billing = isObject(order.billing) ? order.billing : {};
@@ -120,8 +114,8 @@ function orderToEvents(order: Json, ctx: MapContext<WooCommerceConfig>): MapResu
         site: ctx.site,
         platform: 'woocommerce',
         name: 'Purchase',
-        idFrom: orderId!,
-        orderId: orderId!,
+        idFrom: orderId,
+        orderId: orderId,
         time: paidAt,
         now: ctx.now,
         value: total,
@@ -144,7 +138,7 @@ function orderToEvents(order: Json, ctx: MapContext<WooCommerceConfig>): MapResu
         userAgent: firstText(order.customer_user_agent, meta['_wc_order_attribution_user_agent']),
         url: entry ?? store,
         consent,
-        extra: { order_number: text(order.number) ?? orderId! },
+        extra: { order_number: text(order.number) ?? orderId },
       }),
     );
   }
@@ -160,7 +154,7 @@ function orderToEvents(order: Json, ctx: MapContext<WooCommerceConfig>): MapResu
         platform: 'woocommerce',
         name: 'Refund',
         idFrom: refundId,
-        orderId: orderId!,
+        orderId: orderId,
         now: ctx.now,
         value: Math.abs(amount), // WooCommerce lists refunds with negative totals
         currency,

@@ -1,52 +1,17 @@
 // GA4 Measurement Protocol destination. Mapping cases are data (fixtures/ga4/*.json, expected
 // bodies written by hand from Google's MP reference) driven by one runner; classification is
 // a table (the collect endpoint's empty 2xx, validation messages, HTTP errors, Retry-After).
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { ga4ClientId, ga4Destination, Ga4ConfigSchema } from '../../src/destinations/ga4.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; body: unknown; eventIds: string[] }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/ga4/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('ga4Destination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(4);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = Ga4ConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = ga4Destination.map(events, config, new Date(fixture.now));
-
-    const actual = result.requests.map((r) => ({
-      method: r.method,
-      url: r.url,
-      headers: r.headers,
-      body: JSON.parse(r.body ?? 'null') as unknown,
-      eventIds: r.eventIds,
-    }));
-    expect(actual).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'ga4Destination',
+  destination: ga4Destination,
+  platform: 'ga4',
+  minFixtures: 4,
+  check: (result, events) => {
     for (const [i, e] of events.entries()) {
       for (const r of result.requests) {
         // GA4 wants the phone hashed with its `+` (ph_e164), never Meta's digits-only hash; and
@@ -56,7 +21,7 @@ describe('ga4Destination.map (fixtures)', () => {
         if (e.user.country !== undefined) expect(r.body, `event ${i}`).not.toContain(e.user.country);
       }
     }
-  });
+  },
 });
 
 const NOW = new Date('2026-08-01T12:00:00Z');
@@ -192,14 +157,13 @@ describe('Ga4ConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 
 const reason = expect.any(String) as string;
 const DATE = 'Sat, 01 Aug 2026 12:00:00 GMT';
 const message = (validationCode: string, fieldPath: string) =>
   JSON.stringify({ validationMessages: [{ fieldPath, description: `${fieldPath} is wrong`, validationCode }] });
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   // collect: an empty 2xx is all Google ever says
   ['204 empty (collect)', 204, '', {}, { kind: 'delivered' }],
   ['200 empty (collect)', 200, '', {}, { kind: 'delivered' }],
@@ -238,10 +202,7 @@ const rows: Row[] = [
 ];
 
 describe('ga4Destination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(ga4Destination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(ga4Destination, rows);
 
   it('puts every validation message, with code and field, in the reason', () => {
     const out = ga4Destination.classify({

@@ -1,50 +1,20 @@
 // LinkedIn Conversions API destination. Mapping cases are data (fixtures/linkedin/*.json,
 // expected bodies written by hand from LinkedIn's docs) driven by one runner; classification
 // is a table.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { linkedinDestination, LinkedinConfigSchema } from '../../src/destinations/linkedin.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; eventIds: string[]; body: unknown }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/linkedin/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('linkedinDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(4);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = LinkedinConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = linkedinDestination.map(events, config, new Date(fixture.now));
-
-    expect(
-      result.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, eventIds: r.eventIds, body: JSON.parse(r.body ?? 'null') as unknown })),
-    ).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'linkedinDestination',
+  destination: linkedinDestination,
+  platform: 'linkedin',
+  minFixtures: 4,
+  check: (result) => {
     // LinkedIn gets no IP, user agent, phone or other hashed fields: only its user ids.
     for (const r of result.requests) expect(r.body).not.toMatch(/203\.0\.113\.7|"ph"|"fn"|fbp/);
-  });
+  },
 });
 
 describe('linkedinDestination.map', () => {
@@ -99,7 +69,6 @@ describe('LinkedinConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 const reason = expect.any(String) as string;
 const err = (status: number, code: string, message: string, serviceErrorCode = 100) =>
   JSON.stringify({ status, serviceErrorCode, code, message });
@@ -108,7 +77,7 @@ const elements = (...statuses: number[]) =>
     elements: statuses.map((s) => (s < 300 ? { status: s } : { status: s, error: { status: s, code: 'INVALID_FIELD_VALUE', message: 'bad' } })),
   });
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   ['200 all elements created', 200, elements(201, 201, 201), {}, { kind: 'delivered' }],
   ['201 single create without body', 201, '', {}, { kind: 'delivered' }],
   ['200 one element invalid: dead (dispatcher isolates it)', 200, elements(201, 400, 201), {}, { kind: 'dead', reason }],
@@ -138,10 +107,7 @@ const rows: Row[] = [
 ];
 
 describe('linkedinDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(linkedinDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(linkedinDestination, rows);
 
   it("names the code, service error code and message, and each refused element", () => {
     const whole = linkedinDestination.classify({ status: 401, headers: {}, body: err(401, 'INVALID_ACCESS_TOKEN', 'Invalid access token', 65600) });

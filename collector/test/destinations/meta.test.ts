@@ -1,59 +1,28 @@
 // Meta Conversions API destination. Mapping cases are data (fixtures/meta/*.json, expected
 // bodies written by hand from Meta's docs) driven by one runner; classification is a table.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
-import { metaDestination, MetaConfigSchema } from '../../src/destinations/meta.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
+import { metaDestination, MetaConfigSchema, type MetaConfig } from '../../src/destinations/meta.js';
 import { makeEvent } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow, type ExpectedRequest, type MapFixture } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  /** ISO time the mapping runs at. */
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; body: { data: { event_id: string }[] } }[];
-    /** `reasonIncludes` is a part of the reason, so wording can improve without editing fixtures. */
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
+/** Meta's fixtures carry no eventIds: they are read from the bodies they expect. */
+interface MetaFixture extends MapFixture {
+  expected: { requests: (ExpectedRequest & { body: { data: { event_id: string }[] } })[]; skipped: MapFixture['expected']['skipped'] };
 }
 
-const FIXTURE_DIR = new URL('./fixtures/meta/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('metaDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(7);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = MetaConfigSchema.parse(fixture.config);
-    // A fixture must hold real canonical events, or it proves nothing.
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = metaDestination.map(events, config, new Date(fixture.now));
-
-    const actual = result.requests.map((r) => ({
-      method: r.method,
-      url: r.url,
-      headers: r.headers,
-      body: JSON.parse(r.body ?? 'null') as unknown,
-    }));
-    expect(actual).toEqual(fixture.expected.requests);
+describeMapFixtures<MetaConfig, MetaFixture>({
+  name: 'metaDestination',
+  destination: metaDestination,
+  platform: 'meta',
+  minFixtures: 7,
+  request: (r) => ({ method: r.method, url: r.url, headers: r.headers, body: JSON.parse(r.body ?? 'null') as unknown }),
+  check: (result, _events, fixture) => {
     expect(result.requests.map((r) => r.eventIds)).toEqual(
       fixture.expected.requests.map((r) => r.body.data.map((d) => d.event_id)),
     );
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
     // The E.164 phone hash is for other platforms; it must never reach Meta.
     for (const r of result.requests) expect(r.body).not.toContain('ph_e164');
-  });
+  },
 });
 
 describe('metaDestination.map (batching)', () => {
@@ -122,12 +91,11 @@ function graphError(code: number, extra: Record<string, unknown> = {}): string {
   });
 }
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 
 const reason = expect.any(String) as string;
 const DATE = 'Sat, 01 Aug 2026 12:00:00 GMT';
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   // delivered
   ['200 with events_received', 200, '{"events_received":3,"messages":[],"fbtrace_id":"A1"}', {}, { kind: 'delivered' }],
   ['200 with events_received 1 (test event)', 200, '{"events_received":1,"messages":[],"fbtrace_id":"A1"}', {}, { kind: 'delivered' }],
@@ -205,10 +173,7 @@ const rows: Row[] = [
 ];
 
 describe('metaDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(metaDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(metaDestination, rows);
 
   it('puts Meta’s message, user message, code and trace id in the reason', () => {
     const out = metaDestination.classify({

@@ -1,50 +1,20 @@
 // Microsoft UET Conversions API destination. Mapping cases are data
 // (fixtures/microsoft/*.json, expected bodies written by hand from Microsoft's CAPI guide)
 // driven by one runner; classification is a table.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { microsoftDestination, MicrosoftConfigSchema } from '../../src/destinations/microsoft.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; eventIds: string[]; body: unknown }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/microsoft/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('microsoftDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(5);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = MicrosoftConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = microsoftDestination.map(events, config, new Date(fixture.now));
-
-    expect(
-      result.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, eventIds: r.eventIds, body: JSON.parse(r.body ?? 'null') as unknown })),
-    ).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'microsoftDestination',
+  destination: microsoftDestination,
+  platform: 'microsoft',
+  minFixtures: 5,
+  check: (result, events) => {
     // The E.164 phone hash is for other platforms (Microsoft hashes digits only).
     for (const e of events) if (e.user.ph_e164) for (const r of result.requests) expect(r.body).not.toContain(e.user.ph_e164);
-  });
+  },
 });
 
 describe('microsoftDestination.map', () => {
@@ -97,12 +67,11 @@ describe('MicrosoftConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 const reason = expect.any(String) as string;
 const msError = (eventsReceived: number, code: string, details: Record<string, unknown>[] = []) =>
   JSON.stringify({ eventsReceived, error: { code, message: `${code} message`, details }, traceId: 'trace-1' });
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   ['200 eventsReceived', 200, '{"eventsReceived":2,"traceId":"t"}', {}, { kind: 'delivered' }],
   [
     '200 with warnings only',
@@ -138,10 +107,7 @@ const rows: Row[] = [
 ];
 
 describe('microsoftDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(microsoftDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(microsoftDestination, rows);
 
   it('names each refused event, its property and message, and the trace id', () => {
     const out = microsoftDestination.classify({

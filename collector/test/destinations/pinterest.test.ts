@@ -2,57 +2,22 @@
 // expected bodies written by hand from Pinterest's OpenAPI description) driven by one runner;
 // classification is a table over every documented status/code, 422 partial failures and
 // Retry-After.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { pinterestDestination, PinterestConfigSchema } from '../../src/destinations/pinterest.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; body: unknown; eventIds: string[] }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/pinterest/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('pinterestDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(3);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = PinterestConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = pinterestDestination.map(events, config, new Date(fixture.now));
-
-    const actual = result.requests.map((r) => ({
-      method: r.method,
-      url: r.url,
-      headers: r.headers,
-      body: JSON.parse(r.body ?? 'null') as unknown,
-      eventIds: r.eventIds,
-    }));
-    expect(actual).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'pinterestDestination',
+  destination: pinterestDestination,
+  platform: 'pinterest',
+  minFixtures: 3,
+  check: (result, events) => {
     // Pinterest takes the phone as digits with country code (`ph`); the E.164 hash is for others.
     for (const [i, e] of events.entries()) {
       if (e.user.ph_e164 !== undefined) for (const r of result.requests) expect(r.body, `event ${i}`).not.toContain(e.user.ph_e164);
     }
-  });
+  },
 });
 
 describe('pinterestDestination.map (batching)', () => {
@@ -111,7 +76,6 @@ describe('PinterestConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 
 const reason = expect.any(String) as string;
 const DATE = 'Sat, 01 Aug 2026 12:00:00 GMT';
@@ -127,7 +91,7 @@ const ok = (statuses: ('processed' | 'failed')[]) =>
   });
 const err = (code: number, message: string) => JSON.stringify({ code, message });
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   // delivered
   ['200 all processed', 200, ok(['processed', 'processed']), {}, { kind: 'delivered' }],
   ['200 with a warning', 200, '{"num_events_received":1,"num_events_processed":1,"events":[{"status":"processed","warning_message":"currency not standard"}]}', {}, { kind: 'delivered' }],
@@ -169,10 +133,7 @@ const rows: Row[] = [
 ];
 
 describe('pinterestDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(pinterestDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(pinterestDestination, rows);
 
   it('names the failed events and Pinterest’s messages in the reason', () => {
     const out = pinterestDestination.classify({

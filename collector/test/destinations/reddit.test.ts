@@ -1,54 +1,24 @@
 // Reddit Conversions API v3 destination. Mapping cases are data (fixtures/reddit/*.json,
 // expected bodies written by hand from Reddit's v3 docs) driven by one runner; classification
 // is a table.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { redditDestination, RedditConfigSchema } from '../../src/destinations/reddit.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; eventIds: string[]; body: unknown }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/reddit/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('redditDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(5);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = RedditConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = redditDestination.map(events, config, new Date(fixture.now));
-
-    expect(
-      result.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, eventIds: r.eventIds, body: JSON.parse(r.body ?? 'null') as unknown })),
-    ).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'redditDestination',
+  destination: redditDestination,
+  platform: 'reddit',
+  minFixtures: 5,
+  check: (result, events) => {
     for (const e of events) {
       // Meta's phone format (digits, no `+`) is not Reddit's: it must never be sent.
       if (e.user.ph) for (const r of result.requests) expect(r.body).not.toContain(e.user.ph);
       // The IP travels hashed only.
       if (e.ip) for (const r of result.requests) expect(r.body).not.toContain(`"${e.ip}"`);
     }
-  });
+  },
 });
 
 describe('redditDestination.map', () => {
@@ -111,12 +81,11 @@ describe('RedditConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 const reason = expect.any(String) as string;
 const DATE = 'Sat, 01 Aug 2026 12:00:00 GMT';
 const err = (message: string) => JSON.stringify({ error: { code: 0, message } });
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   ['200 processed', 200, '{"data":{"message":"Successfully processed 3 conversion events."}}', {}, { kind: 'delivered' }],
   ['200 that is not Reddit (proxy page): send again', 200, '<html>portal</html>', {}, { kind: 'retry', reason }],
   ['400 invalid events', 400, err('There were 2 invalid conversion events. None were processed.'), {}, { kind: 'dead', reason }],
@@ -137,10 +106,7 @@ const rows: Row[] = [
 ];
 
 describe('redditDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(redditDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(redditDestination, rows);
 
   it("puts Reddit's message in the reason", () => {
     const out = redditDestination.classify({ status: 403, headers: {}, body: err('Missing adsconversions scope to post conversions to Pixel.') });

@@ -2,57 +2,22 @@
 // expected bodies written by hand from Snap's docs and official v3 SDK schema) driven by one
 // runner; classification is a table (VALID/INVALID answers, Test Event Tool logs, HTTP
 // errors, Retry-After).
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { snapchatDestination, SnapchatConfigSchema } from '../../src/destinations/snapchat.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; body: unknown; eventIds: string[] }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/snapchat/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('snapchatDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(3);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = SnapchatConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = snapchatDestination.map(events, config, new Date(fixture.now));
-
-    const actual = result.requests.map((r) => ({
-      method: r.method,
-      url: r.url,
-      headers: r.headers,
-      body: JSON.parse(r.body ?? 'null') as unknown,
-      eventIds: r.eventIds,
-    }));
-    expect(actual).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'snapchatDestination',
+  destination: snapchatDestination,
+  platform: 'snapchat',
+  minFixtures: 3,
+  check: (result, events) => {
     // Snap takes the phone as digits with country code (`ph`); the E.164 hash is for others.
     for (const [i, e] of events.entries()) {
       if (e.user.ph_e164 !== undefined) for (const r of result.requests) expect(r.body, `event ${i}`).not.toContain(e.user.ph_e164);
     }
-  });
+  },
 });
 
 describe('snapchatDestination.map (batching)', () => {
@@ -109,7 +74,6 @@ describe('SnapchatConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 
 const reason = expect.any(String) as string;
 const DATE = 'Sat, 01 Aug 2026 12:00:00 GMT';
@@ -128,7 +92,7 @@ const logs = (statuses: string[]) =>
     })),
   });
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   // delivered
   ['200 VALID', 200, '{"status":"VALID","reason":"Request processed"}', {}, { kind: 'delivered' }],
   ['200 SUCCESS (older answers)', 200, '{"status":"SUCCESS","reason":"SUCCESS"}', {}, { kind: 'delivered' }],
@@ -162,10 +126,7 @@ const rows: Row[] = [
 ];
 
 describe('snapchatDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(snapchatDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(snapchatDestination, rows);
 
   it('puts Snap’s reason, error codes and the failing event in the reason', () => {
     const a = snapchatDestination.classify({ status: 400, headers: {}, body: invalid('event_time is too old') });

@@ -1,57 +1,22 @@
 // TikTok Events API destination. Mapping cases are data (fixtures/tiktok/*.json, expected
 // bodies written by hand from TikTok's docs and official template) driven by one runner;
 // classification is a table over every code group, errors in a 200 and Retry-After.
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { tiktokDestination, TikTokConfigSchema } from '../../src/destinations/tiktok.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; body: unknown; eventIds: string[] }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/tiktok/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('tiktokDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(4);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = TikTokConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = tiktokDestination.map(events, config, new Date(fixture.now));
-
-    const actual = result.requests.map((r) => ({
-      method: r.method,
-      url: r.url,
-      headers: r.headers,
-      body: JSON.parse(r.body ?? 'null') as unknown,
-      eventIds: r.eventIds,
-    }));
-    expect(actual).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'tiktokDestination',
+  destination: tiktokDestination,
+  platform: 'tiktok',
+  minFixtures: 4,
+  check: (result, events) => {
     // TikTok takes the E.164 phone hash; Meta's digits-only `ph` must never reach it.
     for (const [i, e] of events.entries()) {
       if (e.user.ph !== undefined) for (const r of result.requests) expect(r.body, `event ${i}`).not.toContain(e.user.ph);
     }
-  });
+  },
 });
 
 describe('tiktokDestination.map (batching)', () => {
@@ -133,12 +98,11 @@ function tt(code: number, message = 'test message', data: unknown = {}): string 
   return JSON.stringify({ code, message, request_id: '20260801120000ABCDEF', data });
 }
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 
 const reason = expect.any(String) as string;
 const DATE = 'Sat, 01 Aug 2026 12:00:00 GMT';
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   // delivered
   ['200 code 0 OK', 200, tt(0, 'OK'), {}, { kind: 'delivered' }],
   // errors reported in a 200
@@ -196,10 +160,7 @@ const rows: Row[] = [
 ];
 
 describe('tiktokDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(tiktokDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(tiktokDestination, rows);
 
   it('puts TikTok’s code, message and request id in the reason', () => {
     const out = tiktokDestination.classify({ status: 200, headers: {}, body: tt(40002, 'Invalid value for event_time') });

@@ -2,29 +2,10 @@
 // expected bodies and anonymized identities worked out by hand with sha256sum from Tracify's
 // documented scheme) driven by one runner; classification is a table.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
 import { tracifyDestination, TracifyConfigSchema } from '../../src/destinations/tracify.js';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
-
-interface Fixture {
-  name: string;
-  config: unknown;
-  now: string;
-  events: unknown[];
-  expected: {
-    requests: { method: string; url: string; headers: Record<string, string>; eventIds: string[]; body: unknown }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
-  };
-}
-
-const FIXTURE_DIR = new URL('./fixtures/tracify/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
+import { describeMapFixtures, testClassifyRows, type ClassifyRow } from './fixture-runner.js';
 
 const SITE = '3f2b8c1e-6d4a-4f7b-9c2e-1a5d7e9b0c34';
 
@@ -34,23 +15,12 @@ function tracifyAnonymize(value: string): string {
   return createHash('sha256').update(digest.substring(0, 59)).digest('hex');
 }
 
-describe('tracifyDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(5);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = TracifyConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = tracifyDestination.map(events, config, new Date(fixture.now));
-
-    expect(
-      result.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, eventIds: r.eventIds, body: JSON.parse(r.body ?? 'null') as unknown })),
-    ).toEqual(fixture.expected.requests);
-    expect(result.skipped).toEqual(
-      fixture.expected.skipped.map((s) => ({ eventId: s.eventId, reason: expect.stringContaining(s.reasonIncludes) })),
-    );
+describeMapFixtures({
+  name: 'tracifyDestination',
+  destination: tracifyDestination,
+  platform: 'tracify',
+  minFixtures: 5,
+  check: (result, events) => {
     // No identifier leaves in a form Tracify did not ask for: no cleartext IP or UA, no
     // plain SHA-256 of the email.
     for (const e of events) {
@@ -60,7 +30,7 @@ describe('tracifyDestination.map (fixtures)', () => {
         if (e.user.em) expect(r.body).not.toContain(e.user.em);
       }
     }
-  });
+  },
 });
 
 describe('tracifyDestination.map', () => {
@@ -137,10 +107,9 @@ describe('TracifyConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 const reason = expect.any(String) as string;
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   ['200 status true', 200, '{"status":true}', {}, { kind: 'delivered' }],
   ['200 empty body', 200, '', {}, { kind: 'delivered' }],
   ['201 created', 201, '{"status":true}', {}, { kind: 'delivered' }],
@@ -157,10 +126,7 @@ const rows: Row[] = [
 ];
 
 describe('tracifyDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(tracifyDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(tracifyDestination, rows);
 
   it("puts Tracify's error in the reason", () => {
     const out = tracifyDestination.classify({ status: 400, headers: {}, body: '{"status":false,"error":"events[0].data.amount is invalid"}' });

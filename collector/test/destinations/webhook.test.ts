@@ -2,58 +2,37 @@
 // hand); the signature header of every request is checked against an HMAC computed here
 // with node:crypto. Classification is a table.
 import { createHmac } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
-import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { webhookDestination, WebhookConfigSchema } from '../../src/destinations/webhook.js';
-import { CanonicalEventSchema } from '../../src/event/schema.js';
+import { webhookDestination, WebhookConfigSchema, type WebhookConfig } from '../../src/destinations/webhook.js';
 import { verifySignature } from '../../src/notify/signature.js';
 import { makeEvent } from '../fixtures/events.js';
+import { describeMapFixtures, requestWithParsedBody, testClassifyRows, type ClassifyRow, type MapFixture } from './fixture-runner.js';
 
-interface Fixture {
-  name: string;
+interface WebhookFixture extends MapFixture {
   config: { secret: string } & Record<string, unknown>;
-  now: string;
-  events: unknown[];
-  expected: {
+  expected: MapFixture['expected'] & {
     /** The `t` every request must be signed with. */
     signatureTime: number;
-    /** Headers besides `x-trakvo-signature` (checked on its own). */
-    requests: { method: string; url: string; headers: Record<string, string>; eventIds: string[]; body: unknown }[];
-    skipped: { eventId: string; reasonIncludes: string }[];
   };
 }
 
-const FIXTURE_DIR = new URL('./fixtures/webhook/', import.meta.url);
-const fixtures: Fixture[] = readdirSync(FIXTURE_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, FIXTURE_DIR), 'utf8')) as Fixture);
-
-describe('webhookDestination.map (fixtures)', () => {
-  it('has fixtures', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(2);
-  });
-
-  test.each(fixtures.map((f) => [f.name, f] as const))('%s', (_name, fixture) => {
-    const config = WebhookConfigSchema.parse(fixture.config);
-    const events = fixture.events.map((e) => CanonicalEventSchema.parse(e));
-
-    const result = webhookDestination.map(events, config, new Date(fixture.now));
-
-    expect(result.skipped).toEqual(fixture.expected.skipped);
-    expect(
-      result.requests.map((r) => {
-        const { 'x-trakvo-signature': _signature, ...headers } = r.headers;
-        return { method: r.method, url: r.url, headers, eventIds: r.eventIds, body: JSON.parse(r.body ?? 'null') as unknown };
-      }),
-    ).toEqual(fixture.expected.requests);
+describeMapFixtures<WebhookConfig, WebhookFixture>({
+  name: 'webhookDestination',
+  destination: webhookDestination,
+  platform: 'webhook',
+  minFixtures: 2,
+  // Headers besides `x-trakvo-signature` (checked on its own).
+  request: (r) => {
+    const { 'x-trakvo-signature': _signature, ...headers } = r.headers;
+    return requestWithParsedBody({ ...r, headers });
+  },
+  check: (result, _events, fixture) => {
     const t = fixture.expected.signatureTime;
     for (const r of result.requests) {
       const v1 = createHmac('sha256', fixture.config.secret).update(`${t}.${r.body ?? ''}`).digest('hex');
       expect(r.headers['x-trakvo-signature']).toBe(`t=${t},v1=${v1}`);
     }
-  });
+  },
 });
 
 describe('webhookDestination.map', () => {
@@ -124,10 +103,9 @@ describe('WebhookConfigSchema', () => {
 
 // ───────────────────────────────── classify ─────────────────────────────────
 
-type Row = [name: string, status: number, body: string, headers: Record<string, string>, expected: Outcome];
 const reason = expect.any(String) as string;
 
-const rows: Row[] = [
+const rows: ClassifyRow[] = [
   ['200', 200, '{"received":1}', {}, { kind: 'delivered' }],
   ['201', 201, '', {}, { kind: 'delivered' }],
   ['202 accepted', 202, 'queued', {}, { kind: 'delivered' }],
@@ -158,10 +136,7 @@ const rows: Row[] = [
 ];
 
 describe('webhookDestination.classify', () => {
-  test.each(rows)('%s', (_name, status, body, headers, expected) => {
-    const response: DestinationResponse = { status, body, headers };
-    expect(webhookDestination.classify(response)).toStrictEqual(expected);
-  });
+  testClassifyRows(webhookDestination, rows);
 
   it("names the redirect target and the receiver's answer", () => {
     expect(webhookDestination.classify({ status: 308, headers: { Location: 'https://x.example/h' }, body: '' })).toEqual({

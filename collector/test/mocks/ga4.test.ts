@@ -1,44 +1,20 @@
 // The GA4 Measurement Protocol mock over real HTTP: collect accepts what ga4Destination produces
 // (204, recorded) and silently drops what the contract forbids (204, not recorded, kept with
 // its reasons); the debug endpoint names every violation in validationMessages.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { ga4Destination, Ga4ConfigSchema } from '../../src/destinations/ga4.js';
-import type { DestinationRequest, DestinationResponse } from '../../src/destinations/types.js';
-import { startGa4Mock, type RunningGa4Mock } from '../../src/mocks/ga4.js';
+import type { DestinationResponse } from '../../src/destinations/types.js';
+import { startGa4Mock } from '../../src/mocks/ga4.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { postBody, send, serveForTests } from './mock-client.js';
 
 const MID = 'G-MOCK123';
 const SECRET = 'mock-secret';
 
-let mock: RunningGa4Mock;
-
-beforeAll(async () => {
-  mock = await startGa4Mock({ measurementId: MID, apiSecret: SECRET });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startGa4Mock({ measurementId: MID, apiSecret: SECRET }));
 
 function post(body: unknown, path: string, query = `measurement_id=${MID}&api_secret=${SECRET}`): Promise<DestinationResponse> {
-  return send({
-    method: 'POST',
-    url: `${mock.url}${path}?${query}`,
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    eventIds: [],
-  });
+  return postBody(`${mock.url}${path}?${query}`, body, { 'content-type': 'application/json' });
 }
 
 const nowMicros = () => Date.now() * 1000;

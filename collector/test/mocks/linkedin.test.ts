@@ -1,36 +1,18 @@
 // The LinkedIn Conversions API mock over real HTTP: it accepts what linkedinDestination
 // produces and refuses, in LinkedIn's shapes (whole-request errors, per-element statuses of
 // a BATCH_CREATE), every payload the contract forbids.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { linkedinDestination, LinkedinConfigSchema } from '../../src/destinations/linkedin.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startLinkedinMock, type RunningLinkedinMock } from '../../src/mocks/linkedin.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startLinkedinMock } from '../../src/mocks/linkedin.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'AQV-mock-token';
 const RULE = 'urn:lla:llaPartnerConversion:123456';
 const LEAD_RULE = 'urn:lla:llaPartnerConversion:789';
 
-let mock: RunningLinkedinMock;
-
-beforeAll(async () => {
-  mock = await startLinkedinMock({ accessToken: TOKEN, conversions: [RULE, LEAD_RULE] });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startLinkedinMock({ accessToken: TOKEN, conversions: [RULE, LEAD_RULE] }));
 
 const HEADERS: Record<string, string> = {
   'content-type': 'application/json',
@@ -46,7 +28,7 @@ async function post(body: unknown, headers: Record<string, string | null> = {}):
     if (v === null) delete h[k];
     else h[k] = v;
   }
-  return send({ method: 'POST', url: `${mock.url}/rest/conversionEvents`, headers: h, body: typeof body === 'string' ? body : JSON.stringify(body), eventIds: [] });
+  return postBody(`${mock.url}/rest/conversionEvents`, body, h);
 }
 
 const config = (extra: Record<string, unknown> = {}) =>
@@ -235,7 +217,6 @@ describe('linkedin mock: scripted responses', () => {
 
   it('GET /_received lists what was recorded', async () => {
     await post(batchWith(() => {}));
-    const res = await fetch(`${mock.url}/_received`);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
   });
 });

@@ -1,45 +1,20 @@
 // The Meta Graph mock over real HTTP: it accepts what metaDestination produces and refuses,
 // in Meta's error shape, every payload the Conversions API contract forbids.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { metaDestination, MetaConfigSchema } from '../../src/destinations/meta.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startMetaGraphMock, type RunningMetaGraphMock } from '../../src/mocks/meta-graph.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startMetaGraphMock } from '../../src/mocks/meta-graph.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'EAAB-mock-token';
 const PIXEL = '1234567890';
 const EVENTS_PATH = `/v26.0/${PIXEL}/events`;
 
-let mock: RunningMetaGraphMock;
-
-beforeAll(async () => {
-  mock = await startMetaGraphMock({ accessToken: TOKEN, pixelId: PIXEL });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-/** What the dispatcher does with a DestinationRequest, minus retries. */
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startMetaGraphMock({ accessToken: TOKEN, pixelId: PIXEL }));
 
 async function postJson(body: unknown, path = EVENTS_PATH): Promise<DestinationResponse> {
-  return send({
-    method: 'POST',
-    url: mock.url + path,
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    eventIds: [],
-  });
+  return postBody(mock.url + path, body, { 'content-type': 'application/json' });
 }
 
 function nowSec(): number {
@@ -167,9 +142,7 @@ describe('meta graph mock: accepts the documented contract', () => {
 
   it('GET /_received lists what was recorded', async () => {
     await postJson(bodyWith(() => {}));
-    const res = await fetch(`${mock.url}/_received`);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
   });
 });
 

@@ -1,41 +1,23 @@
 // The Microsoft UET CAPI mock over real HTTP: it accepts what microsoftDestination produces
 // and refuses, in Microsoft's shape, every payload the CAPI contract forbids, honouring
 // continueOnValidationError.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { microsoftDestination, MicrosoftConfigSchema } from '../../src/destinations/microsoft.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startMicrosoftMock, type RunningMicrosoftMock } from '../../src/mocks/microsoft.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startMicrosoftMock } from '../../src/mocks/microsoft.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'uet-mock-token';
 const TAG = '187012345';
 const PATH = `/v1/${TAG}/events`;
 
-let mock: RunningMicrosoftMock;
-
-beforeAll(async () => {
-  mock = await startMicrosoftMock({ accessToken: TOKEN, tagId: TAG });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startMicrosoftMock({ accessToken: TOKEN, tagId: TAG }));
 
 async function post(body: unknown, opts: { path?: string; token?: string | null; contentType?: string } = {}): Promise<DestinationResponse> {
   const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
   if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? TOKEN}`;
-  return send({ method: 'POST', url: mock.url + (opts.path ?? PATH), headers, body: typeof body === 'string' ? body : JSON.stringify(body), eventIds: [] });
+  return postBody(mock.url + (opts.path ?? PATH), body, headers);
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -218,7 +200,7 @@ describe('microsoft mock: scripted responses', () => {
 
   it('reset() clears scripts and records; GET /_received lists what was recorded', async () => {
     await post(bodyWith(() => {}));
-    expect(await (await fetch(`${mock.url}/_received`)).json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
     mock.script([{ status: 500, body: 'down' }]);
     mock.reset();
     expect(mock.received).toHaveLength(0);

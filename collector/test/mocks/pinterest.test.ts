@@ -1,45 +1,21 @@
 // The Pinterest Conversions API mock over real HTTP: it accepts what pinterestDestination
 // produces and refuses, with Pinterest's statuses and codes, every payload its contract forbids.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { pinterestDestination, PinterestConfigSchema } from '../../src/destinations/pinterest.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startPinterestMock, type RunningPinterestMock } from '../../src/mocks/pinterest.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startPinterestMock } from '../../src/mocks/pinterest.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'pina_mock_token';
 const ACCOUNT = '549757463328';
 const PATH = `/v5/ad_accounts/${ACCOUNT}/events`;
 
-let mock: RunningPinterestMock;
-
-beforeAll(async () => {
-  mock = await startPinterestMock({ accessToken: TOKEN, adAccountId: ACCOUNT });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startPinterestMock({ accessToken: TOKEN, adAccountId: ACCOUNT }));
 
 /** `auth: null` sends no Authorization header. */
 function post(body: unknown, path = PATH, auth: string | null = `Bearer ${TOKEN}`): Promise<DestinationResponse> {
-  return send({
-    method: 'POST',
-    url: mock.url + path,
-    headers: { 'content-type': 'application/json', ...(auth !== null ? { authorization: auth } : {}) },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    eventIds: [],
-  });
+  return postBody(mock.url + path, body, { 'content-type': 'application/json', ...(auth !== null ? { authorization: auth } : {}) });
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -141,8 +117,7 @@ describe('pinterest mock: accepts the documented contract', () => {
 
   it('GET /_received lists what was recorded', async () => {
     await post(bodyWith(() => {}));
-    const res = await fetch(`${mock.url}/_received`);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
   });
 });
 

@@ -1,40 +1,22 @@
 // The Reddit CAPI v3 mock over real HTTP: it accepts what redditDestination produces and
 // refuses, in Reddit's shape, every payload the v3 contract forbids.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { redditDestination, RedditConfigSchema } from '../../src/destinations/reddit.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startRedditMock, type RunningRedditMock } from '../../src/mocks/reddit.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startRedditMock } from '../../src/mocks/reddit.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'reddit-mock-token';
 const PIXEL = 'a2_pixel123';
 const PATH = `/api/v3/pixels/${PIXEL}/conversion_events`;
 
-let mock: RunningRedditMock;
-
-beforeAll(async () => {
-  mock = await startRedditMock({ accessToken: TOKEN, pixelId: PIXEL });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startRedditMock({ accessToken: TOKEN, pixelId: PIXEL }));
 
 async function post(body: unknown, opts: { path?: string; token?: string | null } = {}): Promise<DestinationResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? TOKEN}`;
-  return send({ method: 'POST', url: mock.url + (opts.path ?? PATH), headers, body: typeof body === 'string' ? body : JSON.stringify(body), eventIds: [] });
+  return postBody(mock.url + (opts.path ?? PATH), body, headers);
 }
 
 const nowMs = () => Date.now();
@@ -217,7 +199,6 @@ describe('reddit mock: scripted responses', () => {
 
   it('GET /_received lists what was recorded', async () => {
     await post(bodyWith(() => {}));
-    const res = await fetch(`${mock.url}/_received`);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
   });
 });

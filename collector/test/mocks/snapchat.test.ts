@@ -1,45 +1,21 @@
 // The Snap Conversions API v3 mock over real HTTP: it accepts what snapchatDestination produces
 // and refuses, in Snap's `{"status":"INVALID",…}` shape, every payload its contract forbids;
 // the Test Event Tool path reports per-event logs.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { snapchatDestination, SnapchatConfigSchema } from '../../src/destinations/snapchat.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startSnapchatMock, type RunningSnapchatMock } from '../../src/mocks/snapchat.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startSnapchatMock } from '../../src/mocks/snapchat.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'snap-mock-token';
 const PIXEL = '4a018335-717f-41dd-a66e-58eb2473aa61';
 const PATH = `/v3/${PIXEL}/events`;
 
-let mock: RunningSnapchatMock;
-
-beforeAll(async () => {
-  mock = await startSnapchatMock({ accessToken: TOKEN, pixelId: PIXEL });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startSnapchatMock({ accessToken: TOKEN, pixelId: PIXEL }));
 
 function post(body: unknown, path = `${PATH}?access_token=${TOKEN}`, headers: Record<string, string> = {}): Promise<DestinationResponse> {
-  return send({
-    method: 'POST',
-    url: mock.url + path,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    eventIds: [],
-  });
+  return postBody(mock.url + path, body, { 'content-type': 'application/json', ...headers });
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -152,8 +128,7 @@ describe('snapchat mock: accepts the documented contract', () => {
 
   it('GET /_received lists what was recorded', async () => {
     await post(bodyWith(() => {}));
-    const res = await fetch(`${mock.url}/_received`);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
   });
 });
 

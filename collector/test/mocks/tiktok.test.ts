@@ -1,44 +1,20 @@
 // The TikTok Events API mock over real HTTP: it accepts what tiktokDestination produces and
 // refuses, with TikTok's codes in a 200 body, every payload the Events API contract forbids.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { tiktokDestination, TikTokConfigSchema } from '../../src/destinations/tiktok.js';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
-import { startTikTokMock, type RunningTikTokMock } from '../../src/mocks/tiktok.js';
+import type { DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { startTikTokMock } from '../../src/mocks/tiktok.js';
 import { makeEvent, sha256Hex } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const TOKEN = 'tt-mock-token';
 const PIXEL = 'CMOCKPIXEL0000000001';
 const PATH = '/open_api/v1.3/event/track/';
 
-let mock: RunningTikTokMock;
-
-beforeAll(async () => {
-  mock = await startTikTokMock({ accessToken: TOKEN, pixelCode: PIXEL });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startTikTokMock({ accessToken: TOKEN, pixelCode: PIXEL }));
 
 async function post(body: unknown, headers: Record<string, string> = { 'access-token': TOKEN }): Promise<DestinationResponse> {
-  return send({
-    method: 'POST',
-    url: mock.url + PATH,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    eventIds: [],
-  });
+  return postBody(mock.url + PATH, body, { 'content-type': 'application/json', ...headers });
 }
 
 const nowSec = () => Math.floor(Date.now() / 1000);
@@ -135,8 +111,7 @@ describe('tiktok mock: accepts the documented contract', () => {
 
   it('GET /_received lists what was recorded', async () => {
     await post(bodyWith(() => {}));
-    const res = await fetch(`${mock.url}/_received`);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
   });
 });
 

@@ -1,40 +1,22 @@
 // The Tracify mock over real HTTP: it accepts what tracifyDestination produces and refuses,
 // in Tracify's `{"status": false, "error"}` shape, every payload the contract forbids.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { tracifyDestination, TracifyConfigSchema } from '../../src/destinations/tracify.js';
-import type { DestinationRequest, DestinationResponse } from '../../src/destinations/types.js';
-import { startTracifyMock, type RunningTracifyMock } from '../../src/mocks/tracify.js';
+import type { DestinationResponse } from '../../src/destinations/types.js';
+import { startTracifyMock } from '../../src/mocks/tracify.js';
 import { makeEvent } from '../fixtures/events.js';
+import { expectReceivedListed, postBody, send, serveForTests } from './mock-client.js';
 
 const KEY = 'tracify-mock-key';
 const SITE = '3f2b8c1e-6d4a-4f7b-9c2e-1a5d7e9b0c34';
 
-let mock: RunningTracifyMock;
-
-beforeAll(async () => {
-  mock = await startTracifyMock({ apiToken: KEY, customerSiteId: SITE });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startTracifyMock({ apiToken: KEY, customerSiteId: SITE }));
 
 async function post(body: unknown, token: string | null = KEY): Promise<DestinationResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== null) headers['tracify-token'] = token;
-  return send({ method: 'POST', url: `${mock.url}/api/v1/events`, headers, body: typeof body === 'string' ? body : JSON.stringify(body), eventIds: [] });
+  return postBody(`${mock.url}/api/v1/events`, body, headers);
 }
 
 function anonymize(value: string): string {
@@ -191,7 +173,7 @@ describe('tracify mock: scripted responses', () => {
 
   it('reset() clears scripts and records; GET /_received lists what was recorded', async () => {
     await post(bodyWith(() => {}));
-    expect(await (await fetch(`${mock.url}/_received`)).json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
     mock.script([{ status: 500, body: 'down' }]);
     mock.reset();
     expect(mock.received).toHaveLength(0);

@@ -1,35 +1,17 @@
 // The webhook receiver mock over real HTTP: it accepts what webhookDestination produces (a
 // valid signature, idempotency headers, canonical events) and refuses forged, stale or
 // malformed deliveries; a repeated delivery id is answered 200 and not recorded twice.
-import { afterAll, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
-import type { DestinationRequest, DestinationResponse, Outcome } from '../../src/destinations/types.js';
+import { describe, expect, it, test } from 'vitest';
+import type { DestinationRequest, Outcome } from '../../src/destinations/types.js';
 import { webhookDestination, WebhookConfigSchema } from '../../src/destinations/webhook.js';
-import { startWebhookMock, type RunningWebhookMock } from '../../src/mocks/webhook.js';
+import { startWebhookMock } from '../../src/mocks/webhook.js';
 import { signPayload } from '../../src/notify/signature.js';
 import { makeEvent } from '../fixtures/events.js';
+import { expectReceivedListed, send, serveForTests } from './mock-client.js';
 
 const SECRET = 'whsec_mock_0123456789abcdef';
 
-let mock: RunningWebhookMock;
-
-beforeAll(async () => {
-  mock = await startWebhookMock({ secret: SECRET });
-});
-afterAll(async () => {
-  await mock.close();
-});
-beforeEach(() => {
-  mock.reset();
-});
-
-async function send(req: DestinationRequest): Promise<DestinationResponse> {
-  const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-  return { status: res.status, headers, body: await res.text() };
-}
+const mock = serveForTests(() => startWebhookMock({ secret: SECRET }));
 
 const config = (extra: Record<string, unknown> = {}) =>
   WebhookConfigSchema.parse({ type: 'webhook', url: `${mock.url}/hooks/trakvo`, secret: SECRET, ...extra });
@@ -229,7 +211,7 @@ describe('webhook mock: scripted responses', () => {
   it('reset() clears scripts, records and seen delivery ids; GET /_received lists what was recorded', async () => {
     const { requests } = webhookDestination.map([makeEvent()], config(), new Date());
     await send(requests[0]!);
-    expect(await (await fetch(`${mock.url}/_received`)).json()).toEqual(JSON.parse(JSON.stringify(mock.received)));
+    await expectReceivedListed(mock);
     mock.script([{ status: 500, body: 'down' }]);
     mock.reset();
     expect(mock.received).toHaveLength(0);
