@@ -33,7 +33,7 @@ describe('parseConfig', () => {
       { sites: [site({ destinations: [{ id: 'meta', type: 'meta', pixelId: '123', accessToken: `file:${secretFile}` }, { id: 'm2', type: 'meta', pixelId: '456', accessToken: 'env:META_TOKEN' }] })] },
       { META_TOKEN: 'from-env-token' },
     );
-    expect(cfg.sites[0]!.destinations.map((d) => (d.config as { accessToken: string }).accessToken)).toEqual(['from-file-token', 'from-env-token']);
+    expect(cfg.sites[0]!.destinations.map((d) => (d.config as unknown as { accessToken: string }).accessToken)).toEqual(['from-file-token', 'from-env-token']);
     expect(cfg).toMatchObject({ port: 8080, basePath: '/', dataDir: './.trakvo-data', store: { engine: 'sqlite' } });
     expect(cfg.sites[0]!.consentDefault).toEqual({ marketing: true, analytics: true });
     expect(cfg.sites[0]!.destinations[0]).toMatchObject({ id: 'meta', type: 'meta', enabled: true, config: { apiVersion: 'v26.0' } });
