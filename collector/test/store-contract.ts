@@ -1280,6 +1280,16 @@ export function runStoreContract(name: string, open: OpenStore, reopen?: ReopenS
         expect(await store.getVisitorSignals('other', 'v-2')).toEqual({ ids: { ttclid: 't' }, updated_at: 3_000 });
       });
 
+      it('insertEvents writes a batch’s visitor signals in its own transaction, duplicates included', async () => {
+        const e = makeEvent({ site_id: 'shop' });
+        const signals = { ids: { fbp: 'fb.1.1.222' }, ip: '203.0.113.9', user_agent: 'UA9', url: 'https://shop.example/p' };
+        await store.insertEvents([{ event: e, destinations: [], visitor: { visitor_id: 'v-9', signals } }]);
+        expect(await store.getVisitorSignals('shop', 'v-9')).toMatchObject(signals);
+        // The same event again (a duplicate) still refreshes the visitor's signals.
+        await store.insertEvents([{ event: e, destinations: [], visitor: { visitor_id: 'v-9', signals: { ids: { gclid: 'g-9' } } } }]);
+        expect((await store.getVisitorSignals('shop', 'v-9'))!.ids).toEqual({ fbp: 'fb.1.1.222', gclid: 'g-9' });
+      });
+
       it('purges signals not updated since a cutoff', async () => {
         await store.upsertVisitorSignals('shop', 'old', { ids: { fbp: 'a' }, ip: '203.0.113.1' }, 1_000);
         await store.upsertVisitorSignals('shop', 'new', { ids: { fbp: 'b' }, ip: '203.0.113.2' }, 5_000);

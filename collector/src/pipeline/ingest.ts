@@ -22,7 +22,7 @@ export interface Ingest {
   ingest(event: CanonicalEvent, site: SiteConfig): Promise<InsertResult>;
 }
 
-type IdentityStore = Pick<Store, 'getEvent' | 'mergeEventIdentity' | 'upsertVisitorSignals'>;
+type IdentityStore = Pick<Store, 'getEvent' | 'mergeEventIdentity'>;
 
 export function createIngest(deps: {
   committer: Committer;
@@ -33,7 +33,23 @@ export function createIngest(deps: {
   const now = deps.now ?? Date.now;
   return {
     async ingest(event, site) {
-      const result = await deps.committer.insert(planDeliveries(event, site));
+      const planned = planDeliveries(event, site);
+      // Remember this browser's latest signals so a server event naming the visitor id
+      // (REST API, order webhook) keeps its attribution; written in the event's own commit.
+      const visitor = event.ids.visitor_id;
+      if (visitor && event.source === 'browser' && event.consent.marketing) {
+        const { visitor_id: _v, session_id: _s, ...ids } = event.ids;
+        planned.visitor = {
+          visitor_id: visitor,
+          signals: {
+            ids,
+            ...(event.ip ? { ip: event.ip } : {}),
+            ...(event.user_agent ? { user_agent: event.user_agent } : {}),
+            ...(event.url ? { url: event.url } : {}),
+          },
+        };
+      }
+      const result = await deps.committer.insert(planned);
       if (result.inserted) {
         deps.onCommitted(event);
       } else if (event.consent.marketing) {
@@ -45,18 +61,6 @@ export function createIngest(deps: {
           const enriched = await deps.store.mergeEventIdentity(event.site_id, event.event_id, identityOf(event));
           if (enriched) deps.onCommitted(event);
         }
-      }
-      // Remember this browser's latest signals so a server event naming the visitor id
-      // (REST API, order webhook) keeps its attribution.
-      const visitor = event.ids.visitor_id;
-      if (visitor && event.source === 'browser' && event.consent.marketing) {
-        const { visitor_id: _v, session_id: _s, ...ids } = event.ids;
-        await deps.store.upsertVisitorSignals(
-          event.site_id,
-          visitor,
-          { ids, ...(event.ip ? { ip: event.ip } : {}), ...(event.user_agent ? { user_agent: event.user_agent } : {}), ...(event.url ? { url: event.url } : {}) },
-          now(),
-        );
       }
       return result;
     },

@@ -37,6 +37,7 @@ import type {
   QueueDepth,
   Store,
   VisitorSignals,
+  VisitorSignalsInput,
 } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -298,6 +299,42 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const q = async <R extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>> =>
     pool.query<R>(sql, values);
 
+  /** The side with the newer time wins, the other only fills gaps. */
+  async function upsertSignals(
+    run: (sql: string, params: unknown[]) => Promise<unknown>,
+    site_id: string,
+    visitor_id: string,
+    signals: VisitorSignalsInput,
+    now: number,
+  ): Promise<void> {
+    const c = cleanSignals(signals);
+    if (!c) return;
+    const ids: Record<string, string> = {};
+    for (const [k, v] of Object.entries(c.ids)) ids[pgText(k)] = pgText(v);
+    await run(
+      `INSERT INTO ${S}.visitor_signals AS v (site_id, visitor_id, ids, ip, user_agent, url, updated_at)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::bigint)
+       ON CONFLICT (site_id, visitor_id) DO UPDATE SET
+         ids = CASE WHEN EXCLUDED.updated_at >= v.updated_at THEN v.ids || EXCLUDED.ids ELSE EXCLUDED.ids || v.ids END,
+         ip = CASE WHEN EXCLUDED.updated_at >= v.updated_at
+                   THEN COALESCE(EXCLUDED.ip, v.ip) ELSE COALESCE(v.ip, EXCLUDED.ip) END,
+         user_agent = CASE WHEN EXCLUDED.updated_at >= v.updated_at
+                   THEN COALESCE(EXCLUDED.user_agent, v.user_agent) ELSE COALESCE(v.user_agent, EXCLUDED.user_agent) END,
+         url = CASE WHEN EXCLUDED.updated_at >= v.updated_at
+                   THEN COALESCE(EXCLUDED.url, v.url) ELSE COALESCE(v.url, EXCLUDED.url) END,
+         updated_at = GREATEST(v.updated_at, EXCLUDED.updated_at)`,
+      [
+        pgText(site_id),
+        pgText(visitor_id),
+        JSON.stringify(ids),
+        pgTextOrNull(c.ip),
+        pgTextOrNull(c.user_agent),
+        pgTextOrNull(c.url),
+        now,
+      ],
+    );
+  }
+
   async function tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     try {
@@ -436,6 +473,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
              ON CONFLICT (site_id, event_id, destination) DO NOTHING`,
             [d.site, d.id, d.dest, d.status, d.error, d.next, now],
           );
+        }
+        for (const item of batch) {
+          if (item.visitor) {
+            await upsertSignals((sql, params) => c.query(sql, params), item.event.site_id, item.visitor.visitor_id, item.visitor.signals, now);
+          }
         }
         return done;
       });
@@ -785,33 +827,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
 
     async upsertVisitorSignals(site_id, visitor_id, signals, now) {
-      const c = cleanSignals(signals);
-      if (!c) return;
-      const ids: Record<string, string> = {};
-      for (const [k, v] of Object.entries(c.ids)) ids[pgText(k)] = pgText(v);
-      // The side with the newer time wins, the other only fills gaps.
-      await q(
-        `INSERT INTO ${S}.visitor_signals AS v (site_id, visitor_id, ids, ip, user_agent, url, updated_at)
-         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::bigint)
-         ON CONFLICT (site_id, visitor_id) DO UPDATE SET
-           ids = CASE WHEN EXCLUDED.updated_at >= v.updated_at THEN v.ids || EXCLUDED.ids ELSE EXCLUDED.ids || v.ids END,
-           ip = CASE WHEN EXCLUDED.updated_at >= v.updated_at
-                     THEN COALESCE(EXCLUDED.ip, v.ip) ELSE COALESCE(v.ip, EXCLUDED.ip) END,
-           user_agent = CASE WHEN EXCLUDED.updated_at >= v.updated_at
-                     THEN COALESCE(EXCLUDED.user_agent, v.user_agent) ELSE COALESCE(v.user_agent, EXCLUDED.user_agent) END,
-           url = CASE WHEN EXCLUDED.updated_at >= v.updated_at
-                     THEN COALESCE(EXCLUDED.url, v.url) ELSE COALESCE(v.url, EXCLUDED.url) END,
-           updated_at = GREATEST(v.updated_at, EXCLUDED.updated_at)`,
-        [
-          pgText(site_id),
-          pgText(visitor_id),
-          JSON.stringify(ids),
-          pgTextOrNull(c.ip),
-          pgTextOrNull(c.user_agent),
-          pgTextOrNull(c.url),
-          now,
-        ],
-      );
+      await upsertSignals((sql, params) => q(sql, params), site_id, visitor_id, signals, now);
     },
 
     async getVisitorSignals(site_id, visitor_id) {

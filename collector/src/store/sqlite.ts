@@ -41,6 +41,7 @@ import type {
   Store,
   StoredEvent,
   VisitorSignals,
+  VisitorSignalsInput,
 } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -510,10 +511,17 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
           stmt.insertSkipped.run(e.site_id, e.event_id, s.destination, s.reason, now, now);
         }
       }
+      if (item.visitor) upsertSignals(e.site_id, item.visitor.visitor_id, item.visitor.signals, now);
       results.push({ site_id: e.site_id, event_id: e.event_id, inserted });
     }
     return results;
   });
+
+  function upsertSignals(site_id: string, visitor_id: string, signals: VisitorSignalsInput, now: number): void {
+    const c = cleanSignals(signals);
+    if (!c) return;
+    stmt.upsertSignals.run(site_id, visitor_id, JSON.stringify(c.ids), c.ip, c.user_agent, c.url, now);
+  }
 
   const leaseTx = db.transaction((o: LeaseOptions): LeasedDelivery[] => {
     const rows = stmt.selectDue.all(o.site_id, o.destination, o.now, o.now, o.limit);
@@ -848,9 +856,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
 
     async upsertVisitorSignals(site_id, visitor_id, signals, now) {
-      const c = cleanSignals(signals);
-      if (!c) return;
-      stmt.upsertSignals.run(site_id, visitor_id, JSON.stringify(c.ids), c.ip, c.user_agent, c.url, now);
+      upsertSignals(site_id, visitor_id, signals, now);
     },
 
     async getVisitorSignals(site_id, visitor_id) {

@@ -11,6 +11,11 @@ export interface NewEvent {
   destinations: string[];
   /** Destination ids recorded as skipped (for example no marketing consent), with why. */
   skipped?: { destination: string; reason: string }[];
+  /**
+   * The browser's latest signals for its visitor id, upserted in the same transaction as
+   * the event (also when the event is a duplicate): no second commit per request.
+   */
+  visitor?: { visitor_id: string; signals: VisitorSignalsInput };
 }
 
 export interface InsertResult {
