@@ -79,3 +79,21 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig(broken, {}))[0]).toMatch(/cannot read .*broken\.json/);
   });
 });
+
+describe('trakvo.config.example.json', () => {
+  it('is a valid config once its secrets are in the environment', () => {
+    const file = new URL('../../trakvo.config.example.json', import.meta.url).pathname;
+    const env = {
+      TRAKVO_ADMIN_PASSWORD: 'a-long-admin-password',
+      TRAKVO_SESSION_SECRET: 'x'.repeat(40),
+      META_ACCESS_TOKEN: 'meta-token',
+      TIKTOK_ACCESS_TOKEN: 'tiktok-token',
+      SHOPIFY_WEBHOOK_SECRET: 'shopify-secret',
+    };
+    const cfg = loadConfig(file, env);
+    expect(cfg.sites[0]!.destinations.map((d) => [d.type, d.enabled])).toEqual([
+      ['meta', true],
+      ['tiktok', false],
+    ]);
+  });
+});
