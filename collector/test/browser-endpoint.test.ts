@@ -105,6 +105,21 @@ describe('GET /t.js', () => {
   });
 });
 
+describe('GET /t.<platform>.js', () => {
+  it('serves each per-platform build, and 404 for an unknown one', async () => {
+    const main = await (await fetch(`${base}/t.js`)).text();
+    for (const variant of ['shopify', 'woo', 'datalayer', 'schema']) {
+      const res = await fetch(`${base}/t.${variant}.js`);
+      expect(res.status, variant).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/javascript; charset=utf-8');
+      const body = await res.text();
+      expect(body).toContain('sendBeacon');
+      expect(body).not.toBe(main);
+    }
+    expect((await fetch(`${base}/t.nope.js`)).status).toBe(404);
+  });
+});
+
 describe('POST /e', () => {
   it('stores a valid beacon with hashed PII, IP, UA and first-party ids, and sets _fbp', async () => {
     const ev = wire({ n: 'Purchase', u: 'https://www.shop.com/thanks?fbclid=AbCd', p: { value: '99.90', currency: 'brl', order_id: 'ORD-1', email: ' A@B.com ', coupon: 'X1' } });

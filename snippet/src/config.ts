@@ -27,3 +27,18 @@ export const autoPageviews = data.auto !== '0';
 
 /** data-hash-pageviews="1": a change of the #fragment alone is a new page. */
 export const hashPageviews = data.hashPageviews === '1';
+
+/**
+ * data-no-detect="Lead Search": automatic detectors to switch off on this site, by event name
+ * (ViewContent AddToCart InitiateCheckout AddPaymentInfo Purchase Lead Search) or by source
+ * (dataLayer, attributes = Shopify cart attributes); "all" switches every detector off.
+ * Manual trakvo() calls and data-trakvo-event elements are never switched off.
+ */
+const noDetect = data.noDetect || '';
+export const detectorOn = (what: string): boolean => !/all/.test(noDetect) && !noDetect.includes(what);
+
+/** data-currency="EUR": the currency of detected values whose page does not name one. */
+export const defaultCurrency = data.currency;
+
+/** data-mirror-fbq="1": the page's own fbq('track', …) calls are sent to the collector too. */
+export const mirrorFbq = data.mirrorFbq === '1';

@@ -5,7 +5,13 @@
  *
  * Optional attributes: data-endpoint="https://shop.com/t" (default: the folder t.js is
  * served from), data-hash-pageviews="1" (a #fragment change is a new page),
- * data-auto="0" (no automatic PageViews).
+ * data-auto="0" (no automatic PageViews); for the detectors (detect/, docs/auto-detection.md):
+ * data-no-detect="Lead Search" (switch detectors off), data-currency="EUR" (currency of
+ * detected values the page does not name), data-mirror-fbq="1" (send the page's own
+ * fbq('track') calls too).
+ *
+ * Builds: t.js is built in variants that carry different detectors (t.shopify.js,
+ * t.woo.js, t.datalayer.js, t.schema.js; see rollup.config.mjs), each within the budget.
  *
  * To call trakvo() before t.js has loaded, put this stub before the tag; its calls are
  * queued and sent, in order, once t.js runs:
@@ -19,9 +25,12 @@
  *       trakvo.getVisitorId(), trakvo.getSessionId()  the collector's first-party ids
  *
  * Every visitor pays for each byte and each millisecond here: nothing is read at load
- * that can wait (no cookies, no storage, no Intl), no timers, no dependencies.
+ * that can wait (no cookies, no storage, no Intl), no timers, no dependencies. The
+ * exceptions are the pages that need it: sessionStorage for a Purchase, cookies on the
+ * Shopify cart page and after an add to cart (cart attributes).
  */
 import { autoPageviews, site } from './config.js';
+import { startDetection } from './detect/index.js';
 import { readCookie } from './cookie.js';
 import { CONSENT, win } from './globals.js';
 import { trackPageviews } from './pageviews.js';
@@ -49,4 +58,6 @@ if (site && !(queued && !Array.isArray(queued))) {
   calls.forEach((call) => call[0] === CONSENT && replay(call));
   if (autoPageviews) trackPageviews();
   calls.forEach((call) => call[0] !== CONSENT && replay(call));
+  // Standard e-commerce events, found by t.js itself (see detect/).
+  startDetection();
 }

@@ -4,11 +4,12 @@ import { endpoint, site } from './config.js';
 import { newEventId } from './event-id.js';
 import { orderEventId } from './order-event-id.js';
 import { CONSENT, doc, loc } from './globals.js';
+import { toPixels } from './pixels.js';
 import { send } from './transport.js';
 import type { Props, WireConsent, WireEvent } from './types.js';
 
 /** In memory only; until the page declares it, the server applies the site's default. */
-let consent: WireConsent | undefined;
+export let consent: WireConsent | undefined;
 
 const ORDER_BOUND = /^(Purchase|Refund)$/;
 
@@ -42,5 +43,8 @@ export function track(name: string, props?: Props): string | undefined {
     ts: Date.now(),
   };
   send(endpoint + '/e', event);
+  // The same event, with the same id, to the page's Meta and TikTok pixels; not once the
+  // page has said the visitor refuses marketing (then no ad platform gets it from t.js).
+  if (F_PIXELS && !(consent && !consent.m)) toPixels(name, p, id);
   return id;
 }

@@ -4,6 +4,9 @@
 /** Properties a merchant passes with an event; `event_id` (string) overrides the minted id. */
 export type Props = Record<string, unknown>;
 
+/** An object read from the page (JSON-LD, dataLayer, Shopify globals): any shape at all. */
+export type Bag = any;
+
 /** One call as the inline stub recorded it: its `arguments`. */
 export type QueuedCall = ArrayLike<unknown>;
 
@@ -53,5 +56,11 @@ export interface WireEvent {
 declare global {
   interface Window {
     trakvo?: Trakvo;
+    // What other scripts on the page may define; read, never created, by t.js.
+    fbq?: any;
+    ttq?: any;
+    dataLayer?: any;
+    Shopify?: any;
+    ShopifyAnalytics?: any;
   }
 }

@@ -29,7 +29,10 @@ import { browserEventsRoute, corsForAllowedOrigins } from './browser-events-rout
 import type { CollectorContext } from './collector-context.js';
 import { sendError } from './errors.js';
 import { requestId } from './request-id.js';
-import { loadSnippet, snippetRoute } from './snippet-route.js';
+import { loadSnippets, snippetRoute } from './snippet-route.js';
+
+/** `/t.js` and the per-platform builds `/t.shopify.js`, `/t.woo.js`, … */
+const SNIPPET_PATH = /^\/t(\.[a-z]+)?\.js$/;
 
 export interface CollectorOptions {
   /** Defaults to the configured engine (SQLite in `config.dataDir`). */
@@ -105,7 +108,7 @@ export function buildCollector(config: CollectorConfig, opts: CollectorOptions =
   const router = express.Router();
   router.use(requestId({ logger }));
   // Browser: the snippet and its events.
-  router.get('/t.js', snippetRoute(loadSnippet()));
+  router.get(SNIPPET_PATH, snippetRoute(loadSnippets()));
   router.use('/e', countRejectedEvents(metrics), corsForAllowedOrigins(config.sites));
   router.post('/e', express.text({ type: () => true, limit: '64kb' }), browserEventsRoute({ sites, ingest, logger, now }));
   // Server-to-server API.

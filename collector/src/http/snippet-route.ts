@@ -2,7 +2,7 @@
 // Cached for an hour and then revalidated, so a new release reaches pages within the hour
 // while repeat visitors pay nothing but a conditional request.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { Request, RequestHandler, Response } from 'express';
@@ -31,14 +31,27 @@ export function loadSnippet(file = join(packageRoot(), 'dist', 't.js')): Snippet
 }
 
 /** Brotli when the client takes it (smallest), else gzip, else the plain file. */
+/** The built snippets: `t.js` and its per-platform variants (`t.shopify.js`, `t.woo.js`, …). */
+export function loadSnippets(dir = join(packageRoot(), 'dist')): Map<string, SnippetAsset> {
+  const names = readdirSync(dir).filter((f) => SNIPPET_FILE.test(f));
+  if (!names.includes('t.js')) throw new Error(`snippet not built: ${join(dir, 't.js')} is missing (run "npm run build")`);
+  return new Map(names.map((name) => [name, loadSnippet(join(dir, name))]));
+}
+
+/** `t.js` or `t.<variant>.js`. */
+export const SNIPPET_FILE = /^t(\.[a-z]+)?\.js$/;
+
 function pickEncoding(req: Request): 'br' | 'gzip' | undefined {
   if (req.acceptsEncodings('br') === 'br') return 'br';
   if (req.acceptsEncodings('gzip') === 'gzip') return 'gzip';
   return undefined;
 }
 
-export function snippetRoute(asset: SnippetAsset): RequestHandler {
-  return (req: Request, res: Response) => {
+/** Serves `GET /t.js` and `GET /t.<variant>.js`; anything else falls through. */
+export function snippetRoute(assets: Map<string, SnippetAsset>): RequestHandler {
+  return (req: Request, res: Response, next) => {
+    const asset = assets.get(req.path.slice(1));
+    if (!asset) return next();
     res.set({
       'Content-Type': 'application/javascript; charset=utf-8',
       'Cache-Control': 'public, max-age=3600, stale-while-revalidate=86400',
