@@ -3,25 +3,34 @@
 // the same run (a bare Express 204 route) and compared as a ratio.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
+import { measureBrowserCost, REFERENCE_BUILD } from './browser-cost.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 32;
 
-function snippetSize() {
-  const raw = readFileSync(join(root, 'dist', 't.js'));
-  return {
-    raw: raw.length,
-    gzip: gzipSync(raw, { level: 9 }).length,
-    brotli: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
-    budgetGzip: 2048,
-  };
+/** Every build of the snippet (t.js and its per-platform variants), against the budget. */
+function snippetSizes() {
+  const dir = join(root, 'dist');
+  return readdirSync(dir)
+    .filter((f) => /^t(\.[a-z]+)?\.js$/.test(f))
+    .sort((a, b) => (a === 't.js' ? -1 : b === 't.js' ? 1 : a.localeCompare(b)))
+    .map((file) => {
+      const raw = readFileSync(join(dir, file));
+      return {
+        file,
+        raw: raw.length,
+        gzip: gzipSync(raw, { level: 9 }).length,
+        brotli: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+        budgetGzip: 2048,
+      };
+    });
 }
 
 async function startServer(mode: 'bare' | 'collector'): Promise<{ port: number; child: ChildProcess }> {
@@ -78,8 +87,18 @@ async function measure(mode: 'bare' | 'collector') {
   }
 }
 
-const size = snippetSize();
-console.log(`t.js: ${size.raw} B raw, ${size.gzip} B gzip, ${size.brotli} B brotli (budget ${size.budgetGzip} B gzip)`);
+const sizes = snippetSizes();
+for (const size of sizes) {
+  const over = size.gzip > size.budgetGzip ? '  OVER BUDGET' : '';
+  console.log(`${size.file.padEnd(16)} ${size.raw} B raw, ${size.gzip} B gzip, ${size.brotli} B brotli (budget ${size.budgetGzip} B gzip)${over}`);
+}
+const browserCost = await measureBrowserCost(sizes.map((s) => s.file));
+console.log(`cold page load, main-thread task time without a snippet: ${browserCost.baselineTaskMs} ms (median)`);
+const reference = browserCost.builds.find((b) => b.build === REFERENCE_BUILD)!;
+for (const b of browserCost.builds) {
+  const vsReference = b === reference ? '(a beacon-only reference tracker)' : `(${(b.addedTaskMs / Math.max(reference.addedTaskMs, 0.01)).toFixed(2)}× the reference's added time)`;
+  console.log(`  with ${b.build.padEnd(16)} ${b.taskMs} ms (+${b.addedTaskMs} ms; script ${b.scriptMs} ms) ${vsReference}`);
+}
 const bare = await measure('bare');
 console.log(`bare Express 204:        ${bare.rps} req/s (p50 ${bare.p50} ms, p99 ${bare.p99} ms)`);
 const ingest = await measure('collector');
@@ -91,7 +110,8 @@ const results = {
   measuredAt: new Date().toISOString(),
   node: process.version,
   settings: { durationSeconds: DURATION_S, connections: CONNECTIONS },
-  snippet: size,
+  snippet: sizes,
+  snippetPageLoadCost: browserCost,
   browserIngest: { bareExpress204: bare, collector: ingest, ratio },
 };
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
