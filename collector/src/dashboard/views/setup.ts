@@ -28,6 +28,7 @@ function siteCard(s: SiteSetup): SafeHtml {
         <h3>On every page of the shop</h3>
         <p class="muted">Put it in the <code>&lt;head&gt;</code>. It loads asynchronously and sends each event once, with the event id the server side uses too.</p>
         ${codeBlock(`snippet-${id}`, s.snippetTag, 'HTML')}
+        <p class="muted">On Shopify, WooCommerce, a dataLayer (GTM) store or a schema.org store, use the build with that platform’s detectors instead of <code>t.js</code>: <code>t.shopify.js</code>, <code>t.woo.js</code>, <code>t.datalayer.js</code> or <code>t.schema.js</code> (same attributes).</p>
         <h3>Shopify: custom pixel</h3>
         ${'error' in s.shopifyPixel
           ? html`<p class="flash bad">${s.shopifyPixel.error}</p>`
