@@ -41,7 +41,10 @@ const previous = win.trakvo;
 const queued = previous && previous.q;
 
 // A loaded copy's `q` is not an array (see below): a second t.js on the page does nothing.
-if (site && !(queued && !Array.isArray(queued))) {
+// Without `crypto` (a browser too old for getRandomValues, or a page that removed it) no
+// event_id can be minted: t.js then does nothing, rather than throw into the page (a
+// Math.random fallback would cost more bytes than the budget has left).
+if (site && win.crypto && !(queued && !Array.isArray(queued))) {
   const replay = (call: QueuedCall) => track(call[0] as string, call[1] as Props | undefined);
   const calls = (queued || []) as QueuedCall[];
   const trakvo: Trakvo = track;
