@@ -4,11 +4,10 @@
 // the "every major ad platform" issue: the Purchase arrives exactly once everywhere, with
 // the page's event_id wherever the platform deduplicates on an event id, hashed identity in
 // each platform's own form, and no cleartext e-mail or phone anywhere.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoServer } from '../collector/src/demo/demo-server.js';
 import type { DeliveryRecord } from '../collector/src/store/types.js';
@@ -22,10 +21,13 @@ import { startSnapchatMock, type RunningSnapchatMock } from '../collector/src/mo
 import { startTikTokMock, type RunningTikTokMock } from '../collector/src/mocks/tiktok.js';
 import { startTracifyMock, type RunningTracifyMock } from '../collector/src/mocks/tracify.js';
 import { startWebhookMock, type RunningWebhookMock } from '../collector/src/mocks/webhook.js';
+import { captureBeacons, waitForBeacon } from './support/beacons.js';
 import { launchBrowser } from './support/browser.js';
+import { sha256 } from './support/hash.js';
+import { metaEvents } from './support/meta-events.js';
+import { waitFor } from './support/wait.js';
 
 const HOST = 'www.shop.test';
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 // What the shopper types, and its normalized forms (Meta's rules, applied at ingest).
 const TYPED_EMAIL = '  Buyer.All@Example.COM ';
@@ -55,6 +57,9 @@ const CREDS = {
   webhook: { secret: 'whsec-e2e-all-destinations-0123456789', path: '/hooks/trakvo' },
 } as const;
 
+/** How long a wait may take: ten destinations have to settle. */
+const WAIT_MS = 20_000;
+
 type Rec = Record<string, unknown>;
 const obj = (v: unknown): Rec => (typeof v === 'object' && v !== null ? (v as Rec) : {});
 
@@ -76,28 +81,6 @@ let demo: DemoServer;
 let browser: Browser;
 let context: BrowserContext | undefined;
 let dataDir: string;
-
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The wire events the page sends to the collector. */
-function captureBeacons(page: Page): { n: string; i: string; p?: Rec }[] {
-  const sent: { n: string; i: string; p?: Rec }[] = [];
-  page.on('request', (req) => {
-    if (req.method() === 'POST' && new URL(req.url()).pathname === '/t/e') {
-      const body = JSON.parse(req.postData() ?? 'null') as unknown;
-      sent.push(...((Array.isArray(body) ? body : [body]) as { n: string; i: string; p?: Rec }[]));
-    }
-  });
-  return sent;
-}
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'trakvo-e2e-all-'));
@@ -166,7 +149,7 @@ describe('browser Purchase → every configured destination', () => {
     await page.waitForSelector('#order');
     const orderId = (await page.textContent('#order'))?.trim() ?? '';
     expect(orderId).toMatch(/^ORD-/);
-    const purchase = await waitFor(() => beacons.find((b) => b.n === 'Purchase'), 'Purchase beacon');
+    const purchase = await waitForBeacon(beacons, 'Purchase', WAIT_MS);
     const eventId = purchase.i;
     const userAgent = await page.evaluate(() => navigator.userAgent);
 
@@ -176,7 +159,7 @@ describe('browser Purchase → every configured destination', () => {
       const stored = await demo.collector.store.getEvent('demo', eventId);
       const ds = stored?.deliveries ?? [];
       return ds.length === destinationIds.length && ds.every((d) => d.status !== 'pending') ? ds : undefined;
-    }, 'the Purchase to settle at every destination');
+    }, 'the Purchase to settle at every destination', WAIT_MS);
     const byDestination = new Map<string, DeliveryRecord>(deliveries.map((d) => [d.destination, d]));
     for (const id of destinationIds) {
       const d = byDestination.get(id);
@@ -186,7 +169,7 @@ describe('browser Purchase → every configured destination', () => {
     }
 
     // ── Meta CAPI: dedups on event_id (with the browser pixel's eventID).
-    const metaPurchases = m.meta.received.flatMap((b) => b.body.data as Rec[]).filter((e) => e.event_name === 'Purchase');
+    const metaPurchases = metaEvents(m.meta).filter((e) => e.event_name === 'Purchase');
     expect(metaPurchases).toHaveLength(1);
     const metaP = metaPurchases[0]!;
     expect(metaP.event_id).toBe(eventId);

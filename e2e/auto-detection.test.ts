@@ -7,42 +7,23 @@
 //
 // Each test's browser context has its own user agent, so the events of one visit are told
 // apart at Meta by `user_data.client_user_agent` (and by the store's pixel id).
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { orderEventId } from '../collector/src/event/order-event-id.js';
+import { captureBeacons, type Wire } from './support/beacons.js';
 import { launchBrowser } from './support/browser.js';
+import { sha256 } from './support/hash.js';
+import { metaEvents, type MetaServerEvent } from './support/meta-events.js';
 import { STORE_HOSTS, STORES, startStorePages, type StoreName, type StorePages } from './support/store-pages.js';
+import { waitFor } from './support/wait.js';
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** How long nothing new must arrive before a visit counts as settled (a duplicate would have shown by then). */
 const QUIET_MS = 800;
-
-/** An event as t.js puts it on the wire. */
-interface Beacon {
-  s: string;
-  n: string;
-  i: string;
-  u: string;
-  p?: Record<string, unknown>;
-  ts: number;
-}
-
-/** An event as Meta's Conversions API receives it. */
-interface MetaServerEvent {
-  event_name: string;
-  event_id: string;
-  event_time: number;
-  action_source: string;
-  event_source_url: string;
-  user_data: Record<string, string>;
-  custom_data?: Record<string, unknown>;
-}
 
 /** One visitor: a fresh browser context with its own user agent, and what its pages did. */
 interface Visit {
@@ -51,7 +32,7 @@ interface Visit {
   page: Page;
   userAgent: string;
   /** Every event the context's pages sent to the collector, in the order they were sent. */
-  beacons: Beacon[];
+  beacons: Wire[];
   /** Uncaught errors and unhandled rejections of its pages. */
   errors: string[];
 }
@@ -79,28 +60,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Opens `path` of `store` in a new browser context; `init` runs in every page before any page script. */
 async function visit(store: StoreName, path: string, init?: string): Promise<Visit> {
   const userAgent = `${CHROME_UA} trakvo-e2e/${++visitCount}`;
   const context = await browser.newContext({ userAgent });
   contexts.push(context);
   if (init) await context.addInitScript({ content: init });
-  const v: Visit = { store, context, page: undefined as unknown as Page, userAgent, beacons: [], errors: [] };
-  context.on('request', (req) => {
-    if (req.method() !== 'POST' || new URL(req.url()).pathname !== '/t/e') return;
-    const body = JSON.parse(req.postData() ?? 'null') as Beacon | Beacon[];
-    v.beacons.push(...(Array.isArray(body) ? body : [body]));
-  });
+  const v: Visit = { store, context, page: undefined as unknown as Page, userAgent, beacons: captureBeacons(context), errors: [] };
   v.page = await context.newPage();
   v.page.on('pageerror', (err) => v.errors.push(err.message));
   await v.page.goto(pages.url(store, path));
@@ -109,10 +75,7 @@ async function visit(store: StoreName, path: string, init?: string): Promise<Vis
 
 /** What Meta received from this visit: its store's pixel, its user agent. */
 function atMeta(v: Visit): MetaServerEvent[] {
-  return pages.meta.received
-    .filter((batch) => batch.pixelId === STORES[v.store].pixelId)
-    .flatMap((batch) => batch.body.data as MetaServerEvent[])
-    .filter((e) => e.user_data.client_user_agent === v.userAgent);
+  return metaEvents(pages.meta, STORES[v.store].pixelId).filter((e) => e.user_data.client_user_agent === v.userAgent);
 }
 
 const names = (events: { n?: string; event_name?: string }[]) => events.map((e) => e.n ?? e.event_name ?? '?');
@@ -176,7 +139,7 @@ function one(meta: MetaServerEvent[], name: string): MetaServerEvent {
 }
 
 /** The page's own beacon for the one `name` event it sent. */
-function beaconOf(v: Visit, name: string): Beacon {
+function beaconOf(v: Visit, name: string): Wire {
   const found = v.beacons.filter((b) => b.n === name);
   expect(found, `exactly one ${name} sent by the page`).toHaveLength(1);
   return found[0]!;

@@ -6,7 +6,7 @@
 //   npx tsc e2e/dashboard-screenshots.ts --outDir build/screenshots --rootDir . --module nodenext \
 //     --moduleResolution nodenext --target es2022 --lib es2023,dom --types node --skipLibCheck \
 //   && node build/screenshots/e2e/dashboard-screenshots.js
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +18,12 @@ import { openSqliteStore } from '../collector/src/store/sqlite.js';
 import type { Store } from '../collector/src/store/types.js';
 import { launchBrowser } from './support/browser.js';
 import { CHROME_UA, startDashboardServer } from './support/dashboard-server.js';
+import { sha256 } from './support/hash.js';
 
 const PASSWORD = 'screenshot admin password';
 const META = { pixelId: '1234567890', accessToken: 'meta-token' };
 const TIKTOK = { pixelCode: 'CSHOPPIXEL0001', accessToken: 'tiktok-token' };
 const MIN = 60_000;
-
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** A deterministic pseudo-random sequence, so the pictures are the same on every run. */
 function seeded(seed: number): () => number {
@@ -56,7 +55,7 @@ function makeEvent(name: string, at: number, rnd: () => number, n: number): Cano
     url: name === 'Purchase' ? `https://www.shop.example/checkout/thank-you` : `https://www.shop.example/products/${p.id.toLowerCase()}`,
     ip: `198.51.100.${Math.floor(rnd() * 200) + 10}`,
     user_agent: CHROME_UA,
-    user: identified ? { em: sha(`buyer${n}@example.com`), ...(rnd() < 0.7 ? { ph: sha(`55119${n}`) } : {}), ...(rnd() < 0.5 ? { fn: sha('ana'), ln: sha('souza'), zp: sha('01310') } : {}) } : {},
+    user: identified ? { em: sha256(`buyer${n}@example.com`), ...(rnd() < 0.7 ? { ph: sha256(`55119${n}`) } : {}), ...(rnd() < 0.5 ? { fn: sha256('ana'), ln: sha256('souza'), zp: sha256('01310') } : {}) } : {},
     ids: {
       fbp: `fb.1.${at - 86_400_000}.${1_000_000 + n}`,
       ...(clicked ? { fbc: `fb.1.${at - 3_600_000}.IwAR${n}x`, ttclid: `E.C.P.${n}` } : {}),

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetaGraphMock, type RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
 import { launchBrowser } from './support/browser.js';
 import { startDashboardServer, type DashboardServer } from './support/dashboard-server.js';
+import { waitForDelivery } from './support/deliveries.js';
+import { metaEventsWithId } from './support/meta-events.js';
 
 const PIXEL = '555000111';
 const TOKEN = 'dash-e2e-token';
@@ -24,16 +26,6 @@ let page: Page;
 let dataDir: string;
 
 const newId = () => `e2e-${randomUUID()}`;
-
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function post(n: string, i: string, p: Record<string, unknown> = {}): Promise<void> {
   const res = await srv.postEvents([{ s: 'shop', n, i, p }]);
@@ -132,10 +124,7 @@ describe('dashboard in Chromium', () => {
     mock.script([{ status: 400, body: { error: { message: '(#100) Invalid parameter', type: 'OAuthException', code: 100, fbtrace_id: 'Atrace' } } }]);
     const id = newId();
     await post('Lead', id, { email: 'dead@example.com' });
-    await waitFor(async () => {
-      const d = (await srv.collector.store.getEvent('shop', id))?.deliveries[0];
-      return d?.status === 'dead' ? d : undefined;
-    }, 'the delivery to die');
+    await waitForDelivery(srv.collector.store, 'shop', id, 'dead', 'the delivery to die');
 
     await page.goto(`${srv.base}/dead`);
     const row = page.locator('#dead tr', { hasText: id });
@@ -149,7 +138,7 @@ describe('dashboard in Chromium', () => {
     expect(await row.locator('.badge').textContent()).toBe('delivered');
     expect(await page.evaluate(() => (window as unknown as { __same?: boolean }).__same)).toBe(true);
     // Meta got it exactly once: the refused request counted nothing.
-    const atMeta = mock.received.flatMap((b) => b.body.data as { event_id: string }[]).filter((e) => e.event_id === id);
+    const atMeta = metaEventsWithId(mock, id);
     expect(atMeta).toHaveLength(1);
 
     // The event's page tells the whole story: dead, then delivered after the replay.
@@ -162,7 +151,7 @@ describe('dashboard in Chromium', () => {
     mock.script([{ status: 400, body: { error: { message: '(#100) Invalid parameter', type: 'OAuthException', code: 100, fbtrace_id: 'Btrace' } } }]);
     const id = newId();
     await post('Purchase', id, { value: 12, currency: 'BRL', order_id: `ORD-${id}` });
-    await waitFor(async () => ((await srv.collector.store.getEvent('shop', id))?.deliveries[0]?.status === 'dead' ? true : undefined), 'the delivery to die');
+    await waitForDelivery(srv.collector.store, 'shop', id, 'dead', 'the delivery to die');
 
     await page.goto(`${srv.base}/events?q=ORD-${id}`);
     await page.click('#events td.name a');

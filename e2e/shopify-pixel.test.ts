@@ -10,23 +10,25 @@
 //    carries `Origin: null`, no Referer and no cookies: why the collector needs the pixel
 //    key and the cookie props (see collector/src/shopify/pixel-requests.ts).
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteConfig } from '../collector/src/config/schema.js';
-import { startDemo, type DemoServer } from '../collector/src/demo/demo-server.js';
+import type { DemoServer } from '../collector/src/demo/demo-server.js';
 import { orderEventId } from '../collector/src/event/order-event-id.js';
 import { createLogger } from '../collector/src/log.js';
-import { startMetaGraphMock, type RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
+import type { RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
 import { renderShopifyCustomPixel } from '../collector/src/shopify/custom-pixel.js';
 import { siteWebhooks, WebhooksConfigSchema } from '../collector/src/webhooks/config.js';
 import { webhookRouter } from '../collector/src/webhooks/routes.js';
 import { pixelFixture, runCustomPixel, SHOP_COOKIES } from '../collector/test/shopify/harness.js';
 import { launchBrowser } from './support/browser.js';
+import { waitForDelivery } from './support/deliveries.js';
+import { startMetaDemo, type MetaDemo } from './support/meta-demo.js';
+import { metaEvents, type MetaServerEvent } from './support/meta-events.js';
+import { waitFor } from './support/wait.js';
 
 const PIXEL = '987654321';
 const TOKEN = 'e2e-token';
@@ -34,40 +36,18 @@ const SITE = 'demo';
 const SECRET = 'shpss_e2e_pixel_and_webhook_secret';
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 
-interface MetaServerEvent {
-  event_name: string;
-  event_id: string;
-  custom_data?: Record<string, unknown>;
-  user_data: Record<string, unknown>;
-}
-
+let stack: MetaDemo;
 let mock: RunningMetaGraphMock;
 let demo: DemoServer;
-let dataDir: string;
-
-const metaEvents = (): MetaServerEvent[] => mock.received.flatMap((b) => b.body.data as MetaServerEvent[]);
-
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trakvo-e2e-shopify-'));
-  mock = await startMetaGraphMock({ accessToken: TOKEN, pixelId: PIXEL });
-  demo = await startDemo({
-    port: 0,
-    dataDir,
-    siteId: SITE,
-    meta: { baseUrl: mock.url, pixelId: PIXEL, accessToken: TOKEN },
-    dispatch: { pollMs: 100 },
-    collector: { logger: createLogger('silent') },
+  stack = await startMetaDemo({
+    tmpPrefix: 'trakvo-e2e-shopify-',
+    pixelId: PIXEL,
+    accessToken: TOKEN,
+    demo: { siteId: SITE, collector: { logger: createLogger('silent') } },
   });
+  ({ mock, demo } = stack);
   // The site's Shopify webhook, attached the way SiteSchema's `webhooks` block will carry it.
   const site = demo.collector.ctx.sites.get(SITE)!;
   if (siteWebhooks(site)?.shopify === undefined) {
@@ -81,9 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await demo?.close();
-  await mock?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 describe('custom-pixel Purchase + order webhook → one event at Meta', () => {
@@ -129,14 +107,11 @@ describe('custom-pixel Purchase + order webhook → one event at Meta', () => {
 
   async function expectOneMetaEvent(orderId: string): Promise<MetaServerEvent> {
     const eventId = orderEventId(SITE, 'Purchase', orderId);
-    const delivered = await waitFor(async () => {
-      const d = (await demo.collector.store.getEvent(SITE, eventId))?.deliveries.find((x) => x.destination === 'meta');
-      return d?.status === 'delivered' ? d : undefined;
-    }, 'the Purchase delivered to Meta');
+    const delivered = await waitForDelivery(demo.collector.store, SITE, eventId, 'delivered', 'the Purchase delivered to Meta');
     expect(delivered.attempts).toBe(1);
     // Several dispatcher polls later, still one.
     await new Promise((r) => setTimeout(r, 600));
-    const forOrder = metaEvents().filter((e) => e.custom_data?.order_id === orderId || e.event_id === eventId);
+    const forOrder = metaEvents(mock).filter((e) => e.custom_data?.order_id === orderId || e.event_id === eventId);
     expect(forOrder).toHaveLength(1);
     expect(forOrder[0]).toMatchObject({ event_name: 'Purchase', event_id: eventId, custom_data: { value: 229.4, currency: 'BRL', order_id: orderId } });
     return forOrder[0]!;

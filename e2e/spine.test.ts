@@ -1,79 +1,34 @@
 // The spine end to end: real Chromium on the demo store (real HTTP, real SQLite) → collector
 // → dispatcher → a local Graph API stand-in that enforces Meta's contract.
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDemo, type DemoServer } from '../collector/src/demo/demo-server.js';
-import { startMetaGraphMock, type RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
+import type { DemoServer } from '../collector/src/demo/demo-server.js';
+import type { RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
+import { captureBeacons, waitForBeacon } from './support/beacons.js';
 import { launchBrowser } from './support/browser.js';
+import { waitForDelivery } from './support/deliveries.js';
+import { sha256 } from './support/hash.js';
+import { startMetaDemo, type MetaDemo } from './support/meta-demo.js';
+import { metaEvents, metaEventsWithId, waitForMetaEvent } from './support/meta-events.js';
 
 const PIXEL = '987654321';
 const TOKEN = 'e2e-token';
 const HOST = 'www.shop.test';
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-interface MetaServerEvent {
-  event_name: string;
-  event_id: string;
-  event_time: number;
-  action_source: string;
-  event_source_url: string;
-  user_data: Record<string, string>;
-  custom_data?: Record<string, unknown>;
-}
-
+let stack: MetaDemo;
 let mock: RunningMetaGraphMock;
 let demo: DemoServer;
 let browser: Browser;
-let dataDir: string;
-
-function metaEvents(): MetaServerEvent[] {
-  return mock.received.flatMap((b) => b.body.data as MetaServerEvent[]);
-}
-
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Collects the beacons the page sends to the collector, as parsed wire events. */
-function captureBeacons(page: Page): { n: string; i: string; u: string; p?: Record<string, unknown> }[] {
-  const sent: { n: string; i: string; u: string }[] = [];
-  page.on('request', (req) => {
-    if (req.method() === 'POST' && new URL(req.url()).pathname === '/t/e') {
-      const body = JSON.parse(req.postData() ?? 'null') as unknown;
-      sent.push(...((Array.isArray(body) ? body : [body]) as { n: string; i: string; u: string }[]));
-    }
-  });
-  return sent;
-}
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trakvo-e2e-'));
-  mock = await startMetaGraphMock({ accessToken: TOKEN, pixelId: PIXEL });
-  demo = await startDemo({
-    port: 0,
-    dataDir,
-    extraHosts: [HOST],
-    meta: { baseUrl: mock.url, pixelId: PIXEL, accessToken: TOKEN },
-    dispatch: { pollMs: 100 },
-  });
+  stack = await startMetaDemo({ tmpPrefix: 'trakvo-e2e-', pixelId: PIXEL, accessToken: TOKEN, demo: { extraHosts: [HOST] } });
+  ({ mock, demo } = stack);
   browser = await launchBrowser({ hostMap: [HOST] });
 });
 
 afterAll(async () => {
   await browser?.close();
-  await demo?.close();
-  await mock?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 describe('browser → collector → Meta CAPI', () => {
@@ -89,7 +44,7 @@ describe('browser → collector → Meta CAPI', () => {
     const beacons = captureBeacons(page);
     const base = `http://${HOST}:${demo.port}`;
     await page.goto(`${base}/product/SKU-2`);
-    const pageView = await waitFor(() => beacons.find((b) => b.n === 'PageView'), 'PageView beacon');
+    const pageView = await waitForBeacon(beacons, 'PageView');
 
     await page.click('#checkout');
     await page.fill('input[name=email]', '  Buyer.One@Example.COM ');
@@ -97,10 +52,10 @@ describe('browser → collector → Meta CAPI', () => {
     await page.click('#pay');
     await page.waitForSelector('#order');
     const orderId = await page.textContent('#order');
-    const purchase = await waitFor(() => beacons.find((b) => b.n === 'Purchase'), 'Purchase beacon');
+    const purchase = await waitForBeacon(beacons, 'Purchase');
 
-    const metaPurchase = await waitFor(() => metaEvents().find((e) => e.event_id === purchase.i), 'Purchase at Meta');
-    const metaPageView = await waitFor(() => metaEvents().find((e) => e.event_id === pageView.i), 'PageView at Meta');
+    const metaPurchase = await waitForMetaEvent(mock, purchase.i, 'Purchase at Meta');
+    const metaPageView = await waitForMetaEvent(mock, pageView.i, 'PageView at Meta');
 
     const cookies = await context.cookies(base);
     const fbp = cookies.find((c) => c.name === '_fbp');
@@ -123,7 +78,7 @@ describe('browser → collector → Meta CAPI', () => {
     expect(JSON.stringify(mock.received)).not.toContain('Buyer.One');
     expect(metaPurchase.custom_data).toMatchObject({ value: 189, currency: 'BRL', order_id: orderId, content_ids: ['SKU-2'] });
     // Each event reached Meta exactly once.
-    expect(metaEvents().filter((e) => e.event_id === purchase.i)).toHaveLength(1);
+    expect(metaEventsWithId(mock, purchase.i)).toHaveLength(1);
 
     // Nothing identifying was stored in clear text, and the delivery is recorded.
     const stored = await demo.collector.store.getEvent('demo', purchase.i);
@@ -139,7 +94,7 @@ describe('browser → collector → Meta CAPI', () => {
       (window as unknown as { trakvo: (n: string, p: object) => string }).trakvo('Lead', { email: 'lead@example.com', form: 'newsletter' }),
     );
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const lead = await waitFor(() => metaEvents().find((e) => e.event_id === id), 'Lead at Meta');
+    const lead = await waitForMetaEvent(mock, id, 'Lead at Meta');
     expect(lead.event_name).toBe('Lead');
     expect(lead.user_data.em).toBe(sha256('lead@example.com'));
     expect(lead.custom_data).toMatchObject({ form: 'newsletter' });
@@ -149,8 +104,8 @@ describe('browser → collector → Meta CAPI', () => {
     const page = await context.newPage();
     const beacons = captureBeacons(page);
     await page.goto(`http://${HOST}:${demo.port}/?fbclid=IwAR0aBcD_Ef-123&gclid=Cj0KCQ-test`);
-    const pv = await waitFor(() => beacons.find((b) => b.n === 'PageView'), 'PageView beacon');
-    const metaPv = await waitFor(() => metaEvents().find((e) => e.event_id === pv.i), 'PageView at Meta');
+    const pv = await waitForBeacon(beacons, 'PageView');
+    const metaPv = await waitForMetaEvent(mock, pv.i, 'PageView at Meta');
     const cookies = await context.cookies(`http://${HOST}:${demo.port}`);
     const byName = new Map(cookies.map((c) => [c.name, c]));
     const fbc = byName.get('_fbc')!;
@@ -173,8 +128,8 @@ describe('browser → collector → Meta CAPI', () => {
     // A later page without click ids keeps the same _fbp and _fbc.
     const before = { fbp: byName.get('_fbp')!.value, fbc: fbc.value };
     await page.goto(`http://${HOST}:${demo.port}/product/SKU-1`);
-    const vc = await waitFor(() => beacons.find((b) => b.n === 'ViewContent'), 'ViewContent beacon');
-    const metaVc = await waitFor(() => metaEvents().find((e) => e.event_id === vc.i), 'ViewContent at Meta');
+    const vc = await waitForBeacon(beacons, 'ViewContent');
+    const metaVc = await waitForMetaEvent(mock, vc.i, 'ViewContent at Meta');
     expect(metaVc.user_data.fbp).toBe(before.fbp);
     expect(metaVc.user_data.fbc).toBe(before.fbc);
   });
@@ -184,15 +139,12 @@ describe('browser → collector → Meta CAPI', () => {
     const page = await context.newPage();
     const beacons = captureBeacons(page);
     await page.goto(`http://${HOST}:${demo.port}/`);
-    const pv = await waitFor(() => beacons.find((b) => b.n === 'PageView'), 'PageView beacon');
-    await waitFor(() => metaEvents().find((e) => e.event_id === pv.i), 'PageView at Meta after retry');
-    const delivery = await waitFor(async () => {
-      const d = (await demo.collector.store.getEvent('demo', pv.i))?.deliveries.find((x) => x.destination === 'meta');
-      return d?.status === 'delivered' ? d : undefined;
-    }, 'delivery marked delivered');
+    const pv = await waitForBeacon(beacons, 'PageView');
+    await waitForMetaEvent(mock, pv.i, 'PageView at Meta after retry');
+    const delivery = await waitForDelivery(demo.collector.store, 'demo', pv.i, 'delivered', 'delivery marked delivered');
     expect(delivery.last_status).toBe(200);
     expect(delivery.attempts).toBe(2);
-    expect(metaEvents().filter((e) => e.event_id === pv.i)).toHaveLength(1);
+    expect(metaEventsWithId(mock, pv.i)).toHaveLength(1);
   });
 
   it('without marketing consent (GPC) sets no ad cookies and sends nothing to Meta', async () => {
@@ -203,12 +155,12 @@ describe('browser → collector → Meta CAPI', () => {
       const resp = page.waitForResponse((r) => new URL(r.url()).pathname === '/t/e');
       await page.goto(`http://${HOST}:${demo.port}/?fbclid=abc`);
       expect((await resp).status()).toBe(200);
-      const pv = await waitFor(() => beacons.find((b) => b.n === 'PageView'), 'PageView beacon');
+      const pv = await waitForBeacon(beacons, 'PageView');
       const stored = await demo.collector.store.getEvent('demo', pv.i);
       expect(stored?.deliveries).toEqual([expect.objectContaining({ destination: 'meta', status: 'skipped', last_error: 'no marketing consent' })]);
       expect(stored?.event.ids).toEqual({});
       expect((await ctx.cookies()).map((c) => c.name)).not.toContain('_fbp');
-      expect(metaEvents().find((e) => e.event_id === pv.i)).toBeUndefined();
+      expect(metaEvents(mock).find((e) => e.event_id === pv.i)).toBeUndefined();
     } finally {
       await ctx.close();
     }

@@ -3,56 +3,36 @@
 // the same order is posted, signed, to the collector. Whichever arrives first, the mock Meta
 // Graph API receives ONE event with that event_id, and the stored event carries the union
 // of identities: the browser's fbp and the webhook's hashed phone and address.
-import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Express } from 'express';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SiteConfig } from '../collector/src/config/schema.js';
 import { PRODUCTS, thankYouPage } from '../collector/src/demo/pages.js';
-import { startDemo, type DemoServer } from '../collector/src/demo/demo-server.js';
+import type { DemoServer } from '../collector/src/demo/demo-server.js';
 import { orderEventId } from '../collector/src/event/order-event-id.js';
-import { startMetaGraphMock, type RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
+import type { RunningMetaGraphMock } from '../collector/src/mocks/meta-graph.js';
 import { siteWebhooks, WebhooksConfigSchema } from '../collector/src/webhooks/config.js';
 import { webhookRouter } from '../collector/src/webhooks/routes.js';
+import { captureBeacons } from './support/beacons.js';
 import { launchBrowser } from './support/browser.js';
+import { sha256 } from './support/hash.js';
+import { startMetaDemo, type MetaDemo } from './support/meta-demo.js';
+import { metaEventsWithId, waitForMetaEvent } from './support/meta-events.js';
+import { waitFor } from './support/wait.js';
 
 const PIXEL = '555000111';
 const TOKEN = 'e2e-webhook-token';
 const HOST = 'www.shop.test';
 const SITE = 'demo';
 const SHOPIFY_SECRET = 'shpss_e2e_0f1e2d3c4b5a69788796a5b4';
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const PRODUCT = PRODUCTS[1]!; // Moedor manual, R$ 189.00
 
-interface MetaServerEvent {
-  event_name: string;
-  event_id: string;
-  action_source: string;
-  event_source_url?: string;
-  user_data: Record<string, string>;
-  custom_data?: Record<string, unknown>;
-}
-
+let stack: MetaDemo;
 let mock: RunningMetaGraphMock;
 let demo: DemoServer;
 let browser: Browser;
-let dataDir: string;
 let base: string;
-
-const metaEvents = (): MetaServerEvent[] => mock.received.flatMap((b) => b.body.data as MetaServerEvent[]);
-
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * The webhook route on the demo app. Until createCollector mounts it itself, mount it next
@@ -125,27 +105,14 @@ async function postShopifyWebhook(body: string): Promise<{ status: number; json:
 /** Shopify's checkout thank-you page path for an order, on the demo store. */
 const thankYouUrl = (orderId: string) => `${base}/checkouts/cn/${orderId}/thank-you`;
 
-function purchaseBeacons(page: Page): string[] {
-  const ids: string[] = [];
-  page.on('request', (req) => {
-    if (req.method() !== 'POST' || new URL(req.url()).pathname !== '/t/e') return;
-    const body = JSON.parse(req.postData() ?? 'null') as unknown;
-    for (const e of (Array.isArray(body) ? body : [body]) as { n: string; i: string }[]) if (e.n === 'Purchase') ids.push(e.i);
-  });
-  return ids;
-}
-
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'trakvo-e2e-webhooks-'));
-  mock = await startMetaGraphMock({ accessToken: TOKEN, pixelId: PIXEL });
-  demo = await startDemo({
-    port: 0,
-    dataDir,
-    extraHosts: [HOST],
-    meta: { baseUrl: mock.url, pixelId: PIXEL, accessToken: TOKEN },
-    dispatch: { pollMs: 100 },
-    webhooks: { shopify: { secret: SHOPIFY_SECRET } },
+  stack = await startMetaDemo({
+    tmpPrefix: 'trakvo-e2e-webhooks-',
+    pixelId: PIXEL,
+    accessToken: TOKEN,
+    demo: { extraHosts: [HOST], webhooks: { shopify: { secret: SHOPIFY_SECRET } } },
   });
+  ({ mock, demo } = stack);
   base = `http://${HOST}:${demo.port}`;
   mountWebhooks();
   browser = await launchBrowser({ hostMap: [HOST] });
@@ -153,9 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await demo?.close();
-  await mock?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 describe('browser Purchase + Shopify order webhook → one conversion at Meta', () => {
@@ -168,7 +133,7 @@ describe('browser Purchase + Shopify order webhook → one conversion at Meta', 
   async function expectOneConversionWithUnion(eventId: string, fbp: string): Promise<void> {
     // Let the dispatcher finish anything the second report could have queued.
     await demo.collector.dispatcher.drain();
-    const atMeta = metaEvents().filter((e) => e.event_id === eventId);
+    const atMeta = metaEventsWithId(mock, eventId);
     expect(atMeta).toHaveLength(1);
     expect(atMeta[0]).toMatchObject({ event_name: 'Purchase', action_source: 'website', custom_data: { value: PRODUCT.price, currency: 'BRL' } });
 
@@ -189,12 +154,12 @@ describe('browser Purchase + Shopify order webhook → one conversion at Meta', 
     const orderId = String(5_900_000_000_000 + Math.floor(Math.random() * 1e9));
     const eventId = orderEventId(SITE, 'Purchase', orderId);
     const page = await context.newPage();
-    const beacons = purchaseBeacons(page);
+    const beacons = captureBeacons(page);
     await page.goto(`${base}/product/${PRODUCT.id}`);
     const thankYou = thankYouUrl(orderId);
     await page.goto(thankYou);
-    await waitFor(() => beacons.find((id) => id === eventId), 'the thank-you page Purchase with the order-derived id');
-    const browserAtMeta = await waitFor(() => metaEvents().find((e) => e.event_id === eventId), 'the browser Purchase at Meta');
+    await waitFor(() => beacons.find((b) => b.n === 'Purchase' && b.i === eventId), 'the thank-you page Purchase with the order-derived id');
+    const browserAtMeta = await waitForMetaEvent(mock, eventId, 'the browser Purchase at Meta');
     const fbp = (await context.cookies(base)).find((c) => c.name === '_fbp')!.value;
     expect(browserAtMeta.user_data.fbp).toBe(fbp);
 
@@ -203,14 +168,14 @@ describe('browser Purchase + Shopify order webhook → one conversion at Meta', 
     expect(res.json).toEqual({ accepted: [{ event_id: eventId, event_name: 'Purchase', duplicate: true }] });
 
     await expectOneConversionWithUnion(eventId, fbp);
-    expect(metaEvents().filter((e) => e.event_id === eventId)[0]!.event_source_url).toBe(thankYou);
+    expect(metaEventsWithId(mock, eventId)[0]!.event_source_url).toBe(thankYou);
   });
 
   it('webhook first: the browser’s later Purchase enriches the stored event and Meta sees the event_id once', async () => {
     const orderId = String(5_900_000_000_000 + Math.floor(Math.random() * 1e9));
     const eventId = orderEventId(SITE, 'Purchase', orderId);
     const page = await context.newPage();
-    const beacons = purchaseBeacons(page);
+    const beacons = captureBeacons(page);
     await page.goto(`${base}/product/${PRODUCT.id}`);
     const fbp = await waitFor(async () => (await context.cookies(base)).find((c) => c.name === '_fbp')?.value, '_fbp cookie');
     const thankYou = thankYouUrl(orderId);
@@ -218,13 +183,13 @@ describe('browser Purchase + Shopify order webhook → one conversion at Meta', 
     const res = await postShopifyWebhook(shopifyOrder(orderId, thankYou));
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ accepted: [{ event_id: eventId, event_name: 'Purchase', duplicate: false }] });
-    const webhookAtMeta = await waitFor(() => metaEvents().find((e) => e.event_id === eventId), 'the webhook Purchase at Meta');
+    const webhookAtMeta = await waitForMetaEvent(mock, eventId, 'the webhook Purchase at Meta');
     // A valid `website` event: the order's status page and the checkout browser's UA.
     expect(webhookAtMeta).toMatchObject({ action_source: 'website', event_source_url: thankYou });
     expect(webhookAtMeta.user_data).toMatchObject({ ph: sha256('5511976543210'), client_ip_address: '203.0.113.45' });
 
     await page.goto(thankYou);
-    await waitFor(() => beacons.find((id) => id === eventId), 'the thank-you page Purchase with the order-derived id');
+    await waitFor(() => beacons.find((b) => b.n === 'Purchase' && b.i === eventId), 'the thank-you page Purchase with the order-derived id');
     await waitFor(async () => ((await demo.collector.store.getEvent(SITE, eventId))?.event.ids.fbp ? true : undefined), 'the browser fbp merged');
 
     await expectOneConversionWithUnion(eventId, fbp);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { orderEventId } from '../../collector/src/event/order-event-id.js';
-import { ROOT, UUID_V4, expectNoPageErrors, names, only, useHarness, type Opened } from './support.js';
+import { ROOT, UUID_V4, expectNoCookieOrStorageRead, expectNoPageErrors, expectOnlyPageViewsWithoutCommerce, names, only, useHarness, type Opened } from './support.js';
 
 const h = useHarness();
 const VARIANT = 't.js';
@@ -193,13 +193,7 @@ describe('t.js (default build)', () => {
   });
 
   test('pages without e-commerce (blog post, login form) give only a PageView, and t.js touches no cookie or storage', async () => {
-    for (const fixture of ['blog.html', 'login.html']) {
-      const { page, site } = await h.open({ fixture, path: `/pages/${fixture}`, variant: VARIANT });
-      if (fixture === 'login.html') await page.click('#sign-in');
-      expect(names(await h.events(site, 1))).toEqual(['PageView']);
-      expect(await page.evaluate(() => ({ ...window.__touched }))).toStrictEqual({ cookie: 0, localStorage: 0, sessionStorage: 0 });
-      await expectNoPageErrors(page);
-    }
+    await expectOnlyPageViewsWithoutCommerce(h, VARIANT, expectNoCookieOrStorageRead);
   });
 });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { orderEventId } from '../../collector/src/event/order-event-id.js';
-import { ROOT, buildCustom, expectNoPageErrors, names, only, useHarness, type Opened } from './support.js';
+import { ROOT, buildCustom, expectNoCookieOrStorageRead, expectNoPageErrors, expectOnlyPageViewsWithoutCommerce, names, only, useHarness, type Opened } from './support.js';
 
 const h = useHarness();
 const VARIANT = 't.shopify.js';
@@ -49,7 +49,7 @@ describe('Shopify (t.shopify.js)', () => {
       value: 54.9,
       currency: 'EUR',
     });
-    expect(await page.evaluate(() => ({ ...window.__touched }))).toStrictEqual({ cookie: 0, localStorage: 0, sessionStorage: 0 });
+    await expectNoCookieOrStorageRead(page);
     await expectNoPageErrors(page);
   });
 
@@ -178,12 +178,7 @@ describe('Shopify (t.shopify.js)', () => {
   });
 
   test('pages without e-commerce (blog post, login form) give only a PageView', async () => {
-    for (const fixture of ['blog.html', 'login.html']) {
-      const { page, site } = await h.open({ fixture, path: `/pages/${fixture}`, variant: VARIANT });
-      if (fixture === 'login.html') await page.click('#sign-in');
-      expect(names(await h.events(site, 1))).toEqual(['PageView']);
-      await expectNoPageErrors(page);
-    }
+    await expectOnlyPageViewsWithoutCommerce(h, VARIANT);
   });
 
   test('legacy order status page (Shopify.checkout, build with shopify_thankyou): one Purchase with the order-derived id, not again on reload', async () => {

@@ -1,34 +1,14 @@
 // t.js in real Chromium: pages and the snippet come from a local HTTP server that also
 // records every POST to …/e, so each test checks what actually went over the wire.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { orderEventId } from '../../collector/src/event/order-event-id.js';
-import { launchBrowser } from '../../e2e/support/browser.js';
+import { buildIfStale, COUNT_COOKIE_AND_STORAGE, gzipSize, readBody, ROOT, useServerAndBrowser, UUID_V4, type Wire } from './support.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'dist/t.js');
 const STUB = 'window.trakvo=window.trakvo||function(){(trakvo.q=trakvo.q||[]).push(arguments)}';
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** The wire format as the collector parses it. */
-interface Wire {
-  s: string;
-  n: string;
-  i: string;
-  u: string;
-  r?: string;
-  t?: string;
-  p?: Record<string, unknown>;
-  c?: { m: 0 | 1; a: 0 | 1 };
-  ts: number;
-}
 
 /** One event of a POST to …/e as the server received it. */
 interface Arrival {
@@ -52,57 +32,20 @@ declare global {
   interface Window {
     trakvo?: ((name: string, props?: Record<string, unknown>) => string | undefined) & { q?: unknown; getVisitorId?: () => string | undefined; getSessionId?: () => string | undefined };
     __sent: Sent[];
-    __touched: Record<string, number>;
     __before?: string[];
     __early?: (name: string, props?: Record<string, unknown>) => unknown;
   }
-}
-
-// ---------------------------------------------------------------- build
-
-function newestSourceMtime(): number {
-  const files = [join(ROOT, 'rollup.config.mjs'), join(ROOT, 'snippet/tsconfig.json')];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else files.push(full);
-    }
-  };
-  walk(join(ROOT, 'snippet/src'));
-  return Math.max(...files.map((f) => statSync(f).mtimeMs));
-}
-
-function buildIfStale(): void {
-  let built = 0;
-  try {
-    built = statSync(DIST).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  if (built < newestSourceMtime()) execFileSync('npm', ['run', '--silent', 'build:snippet'], { cwd: ROOT, stdio: 'pipe' });
 }
 
 // ---------------------------------------------------------------- server
 
 const pages = new Map<string, string>();
 const arrivals: Arrival[] = [];
-let server: Server;
-let origin: string;
-let port: number;
 let snippetJs: Buffer;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((ok, fail) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', fail);
-  });
-}
-
-function startServer(): Promise<void> {
-  server = createServer(async (req, res) => {
+/** The local server (the pages, t.js, and the events it records) and Chromium, for this file. */
+const local = useServerAndBrowser(
+  async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'POST' && url.pathname.endsWith('/e')) {
       const raw = await readBody(req);
@@ -120,15 +63,12 @@ function startServer(): Promise<void> {
     } else {
       res.writeHead(404).end();
     }
-  });
-  return new Promise((ok) =>
-    server.listen(0, '127.0.0.1', () => {
-      port = (server.address() as AddressInfo).port;
-      origin = `http://127.0.0.1:${port}`;
-      ok();
-    }),
-  );
-}
+  },
+  () => {
+    buildIfStale();
+    snippetJs = readFileSync(DIST);
+  },
+);
 
 // ---------------------------------------------------------------- page spy
 
@@ -151,23 +91,7 @@ function spyScript(beacon: 'native' | 'refuse' | 'missing'): string {
     window.fetch = function (input, init) {
       sent.push({ via: 'fetch', url: String(input), body: String(init && init.body), init: Object.assign({}, init) });
       return nativeFetch.call(this, input, init);
-    };
-    const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-    Object.defineProperty(Document.prototype, 'cookie', {
-      configurable: true,
-      get() { touched.cookie++; return cookie.get.call(this); },
-      set(v) { touched.cookie++; cookie.set.call(this, v); },
-    });
-    for (const name of ['localStorage', 'sessionStorage']) {
-      let owner = window;
-      while (owner && !Object.getOwnPropertyDescriptor(owner, name)) owner = Object.getPrototypeOf(owner);
-      const d = Object.getOwnPropertyDescriptor(owner, name);
-      Object.defineProperty(owner, name, {
-        configurable: true,
-        enumerable: d.enumerable,
-        get() { touched[name]++; return d.get.call(this); },
-      });
-    }
+    };${COUNT_COOKIE_AND_STORAGE}
     const NativeDTF = Intl.DateTimeFormat;
     Intl.DateTimeFormat = function (...args) { touched.Intl++; return new NativeDTF(...args); };
   })();`;
@@ -175,8 +99,6 @@ function spyScript(beacon: 'native' | 'refuse' | 'missing'): string {
 
 // ---------------------------------------------------------------- helpers
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 let nextSite = 0;
 
 interface PageSpec {
@@ -206,11 +128,10 @@ async function openPage(
     `<!doctype html><html><head><meta charset="utf-8">${spec.title === undefined ? '' : `<title>${spec.title}</title>`}` +
       `${spec.before ?? ''}${tag}</head><body><a id="frag" href="#section-2">section 2</a></body></html>`,
   );
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await local.newContext();
   await context.addInitScript({ content: spyScript(opts.beacon ?? 'native') });
   const page = await context.newPage();
-  const url = origin + path;
+  const url = local.origin + path;
   await page.goto(url, opts.referer ? { referer: opts.referer } : {});
   return { page, site, url };
 }
@@ -257,25 +178,9 @@ async function navigateBack(page: Page): Promise<void> {
 
 // ---------------------------------------------------------------- suite
 
-beforeAll(async () => {
-  buildIfStale();
-  snippetJs = readFileSync(DIST);
-  await startServer();
-  browser = await launchBrowser();
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await new Promise((r) => server?.close(r));
-});
-
 describe('t.js', () => {
   test('stays within the size budget (2,048 B gzip)', () => {
-    const gzip = gzipSync(snippetJs, { level: 9 }).length;
+    const gzip = gzipSize(snippetJs);
     expect(gzip).toBeLessThanOrEqual(2048);
   });
 
@@ -302,7 +207,7 @@ describe('t.js', () => {
     expect(event!.body.ts).toBeGreaterThanOrEqual(before);
     expect(event!.body.ts).toBeLessThanOrEqual(after);
     const sent = await sentFrom(page);
-    expect(sent.map((s) => [s.via, s.url])).toEqual([['beacon', `${origin}/t/e`]]);
+    expect(sent.map((s) => [s.via, s.url])).toEqual([['beacon', `${local.origin}/t/e`]]);
   });
 
   test('omits empty referrer, title and props; ids are fresh v4 UUIDs', async () => {
@@ -443,7 +348,7 @@ describe('t.js', () => {
     });
     await page.click('#frag'); // a plain in-page anchor: hash only
     let events = await delivered(page, site);
-    expect(urls(events)).toEqual([`${origin}/spa/a`, `${origin}/spa/b`, `${origin}/spa/c`]);
+    expect(urls(events)).toEqual([`${local.origin}/spa/a`, `${local.origin}/spa/b`, `${local.origin}/spa/c`]);
     expect(names(events)).toEqual(['PageView', 'PageView', 'PageView']);
 
     await navigateBack(page); // → /spa/c#specs (hash only)
@@ -453,12 +358,12 @@ describe('t.js', () => {
     await page.evaluate(() => history.pushState({}, '', '/spa/a?page=2'));
     events = await delivered(page, site);
     expect(urls(events)).toEqual([
-      `${origin}/spa/a`,
-      `${origin}/spa/b`,
-      `${origin}/spa/c`,
-      `${origin}/spa/b`,
-      `${origin}/spa/a`,
-      `${origin}/spa/a?page=2`,
+      `${local.origin}/spa/a`,
+      `${local.origin}/spa/b`,
+      `${local.origin}/spa/c`,
+      `${local.origin}/spa/b`,
+      `${local.origin}/spa/a`,
+      `${local.origin}/spa/a?page=2`,
     ]);
   });
 
@@ -473,17 +378,17 @@ describe('t.js', () => {
     await page.evaluate(() => history.pushState({}, '', '/hash/app#/cart'));
     const events = await delivered(page, site);
     expect(urls(events)).toEqual([
-      `${origin}/hash/app`,
-      `${origin}/hash/app#/cart`,
-      `${origin}/hash/app#section-2`,
-      `${origin}/hash/app#/cart`,
+      `${local.origin}/hash/app`,
+      `${local.origin}/hash/app#/cart`,
+      `${local.origin}/hash/app#section-2`,
+      `${local.origin}/hash/app#/cart`,
     ]);
   });
 
   test('posts to data-endpoint (trailing slash tolerated), on another origin', async () => {
-    const { page, site } = await openPage({ attrs: `data-endpoint="http://localhost:${port}/collect/"` });
+    const { page, site } = await openPage({ attrs: `data-endpoint="http://localhost:${local.port}/collect/"` });
     const [event] = await delivered(page, site);
-    expect(event!.host).toBe(`localhost:${port}`);
+    expect(event!.host).toBe(`localhost:${local.port}`);
     expect(event!.path).toBe('/collect/e');
     expect(event!.contentType).toBe('text/plain;charset=UTF-8');
   });
@@ -516,7 +421,7 @@ describe('t.js', () => {
     expect(await sentFrom(page)).toEqual([]);
     await page.evaluate(() => window.trakvo!('PageView'));
     const events = await delivered(page, site);
-    expect(urls(events)).toEqual([`${origin}/elsewhere`]);
+    expect(urls(events)).toEqual([`${local.origin}/elsewhere`]);
   });
 
   test('without data-site it does nothing', async () => {
@@ -547,7 +452,7 @@ describe('t.js', () => {
     expect(event!.contentType).toBe('text/plain;charset=UTF-8');
     const calls = await page.evaluate(() => window.__sent);
     expect(calls.map((c) => c.via)).toEqual(['beacon-refused', 'fetch']);
-    expect(calls[1]!.url).toBe(`${origin}/t/e`);
+    expect(calls[1]!.url).toBe(`${local.origin}/t/e`);
     expect(calls[1]!.init).toStrictEqual({ method: 'POST', body: calls[0]!.body, keepalive: true, credentials: 'include' });
   });
 

@@ -2,10 +2,11 @@
 // fixture pages (snippet/test/fixtures/*.html, with the t.js tag put in place of
 // <!--TRAKVO-->), every build of t.js, fake store endpoints (Shopify's /cart/add(.js) and
 // /cart/update.js, WooCommerce's ?wc-ajax=add_to_cart) and the collector's POST …/e, which
-// it records; plus real Chromium, one fresh context per page.
+// it records; plus real Chromium, one fresh context per page. snippet.test.ts, which serves
+// its own pages, uses the pieces: the build check, the server and browser, the spy.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { Wire } from '../../e2e/support/beacons.js';
 import { launchBrowser } from '../../e2e/support/browser.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -21,18 +23,7 @@ const FIXTURES = join(ROOT, 'snippet/test/fixtures');
 /** The standard builds rollup.config.mjs makes. */
 export const VARIANTS = ['t.js', 't.shopify.js', 't.woo.js', 't.datalayer.js', 't.schema.js'] as const;
 
-/** The wire format as the collector parses it. */
-export interface Wire {
-  s: string;
-  n: string;
-  i: string;
-  u: string;
-  r?: string;
-  t?: string;
-  p?: Record<string, unknown>;
-  c?: { m: 0 | 1; a: 0 | 1 };
-  ts: number;
-}
+export type { Wire };
 
 /** A request the page made to a fake store endpoint. */
 export interface StoreRequest {
@@ -87,14 +78,11 @@ export const gzipSize = (code: Buffer): number => gzipSync(code, { level: 9 }).l
 // ---------------------------------------------------------------- page spy
 
 /**
- * Runs before any page script: counts reads of cookies and storage (so a test can check what
- * t.js touches at load) and records uncaught errors and unhandled rejections.
+ * Page script (for an init script, inside a function) that counts every use of document.cookie
+ * and every read of localStorage and sessionStorage into `touched`, an object of counters
+ * the enclosing script declares.
  */
-const SPY = `(() => {
-  const touched = (window.__touched = { cookie: 0, localStorage: 0, sessionStorage: 0 });
-  window.__errors = [];
-  addEventListener('error', (e) => window.__errors.push(String(e.message)));
-  addEventListener('unhandledrejection', (e) => window.__errors.push('unhandled: ' + String(e.reason)));
+export const COUNT_COOKIE_AND_STORAGE = `
   const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
   Object.defineProperty(Document.prototype, 'cookie', {
     configurable: true,
@@ -106,7 +94,17 @@ const SPY = `(() => {
     while (owner && !Object.getOwnPropertyDescriptor(owner, name)) owner = Object.getPrototypeOf(owner);
     const d = Object.getOwnPropertyDescriptor(owner, name);
     Object.defineProperty(owner, name, { configurable: true, enumerable: d.enumerable, get() { touched[name]++; return d.get.call(this); } });
-  }
+  }`;
+
+/**
+ * Runs before any page script: counts reads of cookies and storage (so a test can check what
+ * t.js touches at load) and records uncaught errors and unhandled rejections.
+ */
+const SPY = `(() => {
+  const touched = (window.__touched = { cookie: 0, localStorage: 0, sessionStorage: 0 });
+  window.__errors = [];
+  addEventListener('error', (e) => window.__errors.push(String(e.message)));
+  addEventListener('unhandledrejection', (e) => window.__errors.push('unhandled: ' + String(e.reason)));${COUNT_COOKIE_AND_STORAGE}
 })();`;
 
 declare global {
@@ -116,6 +114,71 @@ declare global {
     __fbq?: unknown[][];
     __ttq?: unknown[][];
   }
+}
+
+// ---------------------------------------------------------------- server
+
+/** The body of a request, as text. */
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', fail);
+  });
+}
+
+export interface ServerAndBrowser {
+  /** http://127.0.0.1:<port>, once the file's tests run. */
+  readonly origin: string;
+  readonly port: number;
+  /** A fresh browser context, closed after the test. */
+  newContext(): Promise<BrowserContext>;
+}
+
+/**
+ * For this test file (vitest hooks): before its tests, runs `prepare`, serves `listener` on a
+ * local port and launches Chromium; after each test closes the contexts it opened, after the
+ * file the browser, then the server.
+ */
+export function useServerAndBrowser(listener: RequestListener, prepare?: () => void): ServerAndBrowser {
+  const contexts: BrowserContext[] = [];
+  let server: Server;
+  let browser: Browser;
+  let port = 0;
+  let origin = '';
+
+  beforeAll(async () => {
+    prepare?.();
+    server = createServer(listener);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    port = (server.address() as AddressInfo).port;
+    origin = `http://127.0.0.1:${port}`;
+    browser = await launchBrowser();
+  });
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  return {
+    get origin() {
+      return origin;
+    },
+    get port() {
+      return port;
+    },
+    async newContext() {
+      const context = await browser.newContext();
+      contexts.push(context);
+      return context;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- harness
@@ -166,18 +229,6 @@ export function useHarness(): Harness {
   const builds = new Map<string, Buffer>();
   const arrivals: Wire[] = [];
   const storeRequests: StoreRequest[] = [];
-  const contexts: BrowserContext[] = [];
-  let server: Server;
-  let browser: Browser;
-  let origin = '';
-
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((ok, fail) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', fail);
-    });
 
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -229,25 +280,15 @@ export function useHarness(): Harness {
     }
   }
 
-  beforeAll(async () => {
-    buildIfStale();
-    for (const v of VARIANTS) builds.set(`/t/${v}`, readFileSync(join(ROOT, 'dist', v)));
-    server = createServer((req, res) => {
+  const local = useServerAndBrowser(
+    (req, res) => {
       handle(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((c) => c.close()));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise((r) => server?.close(r));
-  });
+    },
+    () => {
+      buildIfStale();
+      for (const v of VARIANTS) builds.set(`/t/${v}`, readFileSync(join(ROOT, 'dist', v)));
+    },
+  );
 
   function pageHtml(spec: OpenSpec, site: string): string {
     let src: string;
@@ -264,24 +305,23 @@ export function useHarness(): Harness {
   async function goto(page: Page, spec: Omit<OpenSpec, 'cookies'>, site: string): Promise<string> {
     const path = spec.path.split('?')[0]!;
     pages.set(path, pageHtml(spec, site));
-    const url = origin + spec.path;
+    const url = local.origin + spec.path;
     await page.goto(url, spec.referer ? { referer: spec.referer } : {});
     return url;
   }
 
   return {
     get origin() {
-      return origin;
+      return local.origin;
     },
     storeRequests: (site) => storeRequests.filter((r) => r.site === site),
     serveFixture: (site, spec) => void pages.set(spec.path.split('?')[0]!, pageHtml(spec, site)),
     async open(spec) {
       const site = `site-${++nextSite}`;
-      const context = await browser.newContext();
-      contexts.push(context);
+      const context = await local.newContext();
       await context.addInitScript({ content: SPY });
       const cookies = { ...spec.cookies, tk_test_site: site };
-      await context.addCookies(Object.entries(cookies).map(([name, value]) => ({ name, value, url: origin })));
+      await context.addCookies(Object.entries(cookies).map(([name, value]) => ({ name, value, url: local.origin })));
       const page = await context.newPage();
       const url = await goto(page, spec, site);
       return { page, context, site, url };
@@ -323,6 +363,25 @@ export function only(events: Wire[], name: string): Wire {
 /** No uncaught error or unhandled rejection happened in the page. */
 export async function expectNoPageErrors(page: Page): Promise<void> {
   expect(await page.evaluate(() => window.__errors)).toEqual([]);
+}
+
+/** Nothing in the page has used document.cookie or read localStorage or sessionStorage (so far). */
+export async function expectNoCookieOrStorageRead(page: Page): Promise<void> {
+  expect(await page.evaluate(() => ({ ...window.__touched }))).toStrictEqual({ cookie: 0, localStorage: 0, sessionStorage: 0 });
+}
+
+/**
+ * The pages without e-commerce, with `variant`: a blog post, and a login form (submitted).
+ * Each gives only a PageView, passes `check` when given, and has no page error.
+ */
+export async function expectOnlyPageViewsWithoutCommerce(h: Harness, variant: OpenSpec['variant'], check?: (page: Page) => Promise<void>): Promise<void> {
+  for (const fixture of ['blog.html', 'login.html']) {
+    const { page, site } = await h.open({ fixture, path: `/pages/${fixture}`, variant });
+    if (fixture === 'login.html') await page.click('#sign-in');
+    expect(names(await h.events(site, 1))).toEqual(['PageView']);
+    await check?.(page);
+    await expectNoPageErrors(page);
+  }
 }
 
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { ROOT, VARIANTS, buildCustom, expectNoPageErrors, gzipSize, names, useHarness } from './support.js';
+import { ROOT, VARIANTS, buildCustom, expectNoCookieOrStorageRead, expectNoPageErrors, gzipSize, names, useHarness } from './support.js';
 
 const h = useHarness();
 
@@ -30,7 +30,7 @@ describe('t.js builds', () => {
       const page = '<!doctype html><title>About us</title><script>window.__before = Object.getOwnPropertyNames(window)</script><!--TRAKVO--><p>Hello</p>';
       const opened = await h.open({ fixture: page, path: '/pages/about', variant });
       expect(names(await h.events(opened.site, 1))).toEqual(['PageView']);
-      expect(await opened.page.evaluate(() => ({ ...window.__touched }))).toStrictEqual({ cookie: 0, localStorage: 0, sessionStorage: 0 });
+      await expectNoCookieOrStorageRead(opened.page);
       const added = await opened.page.evaluate(() =>
         Object.getOwnPropertyNames(window).filter((k) => k !== '__before' && !(window as unknown as { __before: string[] }).__before.includes(k)),
       );

@@ -1,7 +1,7 @@
 // t.woo.js on pages shaped like a WooCommerce store running the Storefront theme.
 import { describe, expect, test } from 'vitest';
 import { orderEventId } from '../../collector/src/event/order-event-id.js';
-import { expectNoPageErrors, names, only, useHarness } from './support.js';
+import { expectNoCookieOrStorageRead, expectNoPageErrors, expectOnlyPageViewsWithoutCommerce, names, only, useHarness } from './support.js';
 
 const h = useHarness();
 const VARIANT = 't.woo.js';
@@ -19,7 +19,7 @@ describe('WooCommerce (t.woo.js)', () => {
       value: 18,
       currency: 'EUR',
     });
-    expect(await page.evaluate(() => ({ ...window.__touched }))).toStrictEqual({ cookie: 0, localStorage: 0, sessionStorage: 0 });
+    await expectNoCookieOrStorageRead(page);
     await expectNoPageErrors(page);
   });
 
@@ -118,11 +118,6 @@ describe('WooCommerce (t.woo.js)', () => {
   });
 
   test('pages without e-commerce (blog post, login form) give only a PageView', async () => {
-    for (const fixture of ['blog.html', 'login.html']) {
-      const { page, site } = await h.open({ fixture, path: `/pages/${fixture}`, variant: VARIANT });
-      if (fixture === 'login.html') await page.click('#sign-in');
-      expect(names(await h.events(site, 1))).toEqual(['PageView']);
-      await expectNoPageErrors(page);
-    }
+    await expectOnlyPageViewsWithoutCommerce(h, VARIANT);
   });
 });
