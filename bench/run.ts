@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
+import { SNIPPET_FILE } from '../collector/src/http/snippet-route.js';
 import { measureBrowserCost, REFERENCE_BUILD } from './browser-cost.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,7 +20,7 @@ const CONNECTIONS = 32;
 function snippetSizes() {
   const dir = join(root, 'dist');
   return readdirSync(dir)
-    .filter((f) => /^t(\.[a-z]+)?\.js$/.test(f))
+    .filter((f) => SNIPPET_FILE.test(f))
     .sort((a, b) => (a === 't.js' ? -1 : b === 't.js' ? 1 : a.localeCompare(b)))
     .map((file) => {
       const raw = readFileSync(join(dir, file));

@@ -31,9 +31,6 @@ import { sendError } from './errors.js';
 import { requestId } from './request-id.js';
 import { loadSnippets, snippetRoute } from './snippet-route.js';
 
-/** `/t.js` and the per-platform builds `/t.shopify.js`, `/t.woo.js`, … */
-const SNIPPET_PATH = /^\/t(\.[a-z]+)?\.js$/;
-
 export interface CollectorOptions {
   /** Defaults to the configured engine (SQLite in `config.dataDir`). */
   store?: Store;
@@ -108,7 +105,7 @@ export function buildCollector(config: CollectorConfig, opts: CollectorOptions =
   const router = express.Router();
   router.use(requestId({ logger }));
   // Browser: the snippet and its events.
-  router.get(SNIPPET_PATH, snippetRoute(loadSnippets()));
+  router.get('/:file', snippetRoute(loadSnippets()));
   router.use('/e', countRejectedEvents(metrics), corsForAllowedOrigins(config.sites));
   router.post('/e', express.text({ type: () => true, limit: '64kb' }), browserEventsRoute({ sites, ingest, logger, now }));
   // Server-to-server API.
